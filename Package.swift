@@ -1,0 +1,135 @@
+// swift-tools-version:6.1
+// Storefront: a product-catalogue service that speaks gRPC.
+
+import PackageDescription
+
+let products: [Product] = [
+  .executable(name: "storefront", targets: ["storefront"]),
+  .library(name: "StorefrontAPI", targets: ["StorefrontAPI"]),
+  .library(name: "StorefrontCore", targets: ["StorefrontCore"]),
+  .library(name: "StorefrontSQLite", targets: ["StorefrontSQLite"]),
+  .library(name: "StorefrontService", targets: ["StorefrontService"]),
+]
+
+let dependencies: [Package.Dependency] = [
+  .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+  .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+  .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+  .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+  .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+  .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+  .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+  .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+  .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+  .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+  .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+]
+
+let defaultSwiftSettings: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("InternalImportsByDefault"),
+  .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let targets: [Target] = [
+  // Generated from Protos/ by scripts/generate-protos.sh; never edited by hand.
+  .target(
+    name: "StorefrontAPI",
+    dependencies: [
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
+  // Domain types, validation, errors, store protocols and the chat hub. No gRPC here.
+  .target(
+    name: "StorefrontCore",
+    dependencies: [
+      .product(name: "Crypto", package: "swift-crypto"),
+      .product(name: "DequeModule", package: "swift-collections"),
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
+  // The embedded default store.
+  .target(
+    name: "StorefrontSQLite",
+    dependencies: [
+      .target(name: "StorefrontCore"),
+      .product(name: "GRDB", package: "GRDB.swift"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
+  // gRPC handlers: proto <-> domain, error mapping, interceptors.
+  .target(
+    name: "StorefrontService",
+    dependencies: [
+      .target(name: "StorefrontAPI"),
+      .target(name: "StorefrontCore"),
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
+  .executableTarget(
+    name: "storefront",
+    dependencies: [
+      .target(name: "StorefrontAPI"),
+      .target(name: "StorefrontCore"),
+      .target(name: "StorefrontSQLite"),
+      .target(name: "StorefrontService"),
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      .product(name: "Logging", package: "swift-log"),
+      .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      .product(name: "NIOCore", package: "swift-nio"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
+  .testTarget(
+    name: "StorefrontCoreTests",
+    dependencies: [
+      .target(name: "StorefrontCore")
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
+  .testTarget(
+    name: "StorefrontSQLiteTests",
+    dependencies: [
+      .target(name: "StorefrontCore"),
+      .target(name: "StorefrontSQLite"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
+  .testTarget(
+    name: "StorefrontServiceTests",
+    dependencies: [
+      .target(name: "StorefrontAPI"),
+      .target(name: "StorefrontCore"),
+      .target(name: "StorefrontSQLite"),
+      .target(name: "StorefrontService"),
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+      .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
+]
+
+let package = Package(
+  name: "storefront",
+  platforms: [.macOS(.v15)],
+  products: products,
+  dependencies: dependencies,
+  targets: targets
+)

@@ -1,0 +1,58 @@
+/// One member's place in a chat room, from ``ChatHub/join(room:sender:)`` to
+/// ``ChatHub/leave(_:announce:)``.
+///
+/// Not `Sendable` on purpose: its rate limiter belongs to the task that reads the member's
+/// messages. The outbox, which another task drains, is `Sendable`.
+public final class ChatMembership {
+  let hub: ChatHub
+  /// The room: a product id.
+  public let room: String
+  /// The name the member joined with.
+  public let sender: String
+  let memberID: UInt64
+  /// What waits to be sent to this member.
+  public let outbox: ChatOutbox
+  /// The room's recent messages at the moment of joining, oldest first.
+  public internal(set) var history: [ChatRecord] = []
+  private var limiter: TokenBucket
+
+  init(hub: ChatHub, room: String, sender: String, memberID: UInt64, outbox: ChatOutbox) {
+    self.hub = hub
+    self.room = room
+    self.sender = sender
+    self.memberID = memberID
+    self.outbox = outbox
+    self.limiter = TokenBucket(
+      ratePerSecond: hub.limits.messagesPerSecond,
+      burst: hub.limits.burst
+    )
+  }
+
+  /// Says `text` in the room: validates it, applies the rate limit, stores and relays it.
+  ///
+  /// A message over the rate limit is not relayed; the member alone gets a SYSTEM notice.
+  /// - Throws: ``StorefrontError`` `invalidArgument` for empty or too long text; store errors.
+  public func say(_ text: String) async throws {
+    let count = text.count
+    guard count > 0 else {
+      throw StorefrontError.invalidArgument(field: "text", "must not be empty")
+    }
+    guard count <= self.hub.limits.maxTextLength else {
+      throw StorefrontError.invalidArgument(
+        field: "text",
+        "must be at most \(self.hub.limits.maxTextLength) characters"
+      )
+    }
+    guard self.limiter.take() else {
+      self.outbox.push(
+        .notice(
+          room: self.room,
+          "Slow down: at most \(self.hub.limits.messagesPerSecond) messages per second. "
+            + "Your message was not sent."
+        )
+      )
+      return
+    }
+    try await self.hub.publish(room: self.room, sender: self.sender, text: text, kind: .message)
+  }
+}

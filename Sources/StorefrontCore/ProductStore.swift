@@ -1,0 +1,27 @@
+/// Durable storage of products. Every write is atomic and durable once it returns.
+public protocol ProductStore: Sendable {
+  /// The product with `id`.
+  /// - Throws: ``StorefrontError`` `notFound`.
+  func product(id: String) async throws -> Product
+
+  /// Up to `limit` products matching `filter`, ordered by id.
+  func products(matching filter: ProductFilter, limit: Int) async throws -> [Product]
+
+  /// Stores a new product; the store assigns id, times and etag.
+  /// - Throws: ``StorefrontError`` `alreadyExists` for a taken sku, `invalidArgument`.
+  func insert(_ draft: ProductDraft) async throws -> Product
+
+  /// Applies `update` atomically.
+  /// - Throws: ``StorefrontError`` `notFound`, `aborted` (stale etag), `alreadyExists` (sku).
+  func update(_ update: ProductUpdate) async throws -> Product
+
+  /// Deletes a product with its images and chat history.
+  ///
+  /// - Returns: the content hashes of images no other product references any more, so the
+  ///   caller can delete their files.
+  /// - Throws: ``StorefrontError`` `notFound`, `aborted` (stale etag).
+  func delete(id: String, expectedETag: String?) async throws -> [String]
+
+  /// How many products there are.
+  func productCount() async throws -> Int
+}

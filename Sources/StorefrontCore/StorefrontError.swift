@@ -1,0 +1,114 @@
+/// An error of the Storefront domain: what went wrong, in terms a client can act on.
+///
+/// The gRPC layer maps each ``Code`` to a status code in one place; the ``cause`` is for logs
+/// and never reaches a client.
+public struct StorefrontError: Error, Sendable, CustomStringConvertible {
+  /// What kind of failure this is. Extensible: new codes may be added.
+  public struct Code: Hashable, Sendable, CustomStringConvertible {
+    private enum Wrapped: String, Hashable, Sendable {
+      case invalidArgument, notFound, alreadyExists, aborted, failedPrecondition
+      case resourceExhausted, unavailable, internalError
+    }
+
+    private let wrapped: Wrapped
+
+    private init(_ wrapped: Wrapped) {
+      self.wrapped = wrapped
+    }
+
+    /// The request is malformed; ``StorefrontError/fieldViolations`` name the fields.
+    public static let invalidArgument = Self(.invalidArgument)
+    /// The named product, image or room does not exist.
+    public static let notFound = Self(.notFound)
+    /// A unique value (a product's sku) is taken.
+    public static let alreadyExists = Self(.alreadyExists)
+    /// A concurrent write won: the etag given is not the current one.
+    public static let aborted = Self(.aborted)
+    /// The system is not in a state that allows the operation.
+    public static let failedPrecondition = Self(.failedPrecondition)
+    /// A limit was hit: size, count, rate or queue length.
+    public static let resourceExhausted = Self(.resourceExhausted)
+    /// The store cannot serve right now (disk full, read-only); retrying may succeed.
+    public static let unavailable = Self(.unavailable)
+    /// A bug or an unexpected failure; details go to the log only.
+    public static let internalError = Self(.internalError)
+
+    public var description: String { self.wrapped.rawValue }
+  }
+
+  /// One field of a request and what is wrong with it.
+  public struct FieldViolation: Hashable, Sendable {
+    /// The field's path in the request, e.g. `product.price_cents`.
+    public var field: String
+    /// What is wrong, in a sentence a developer can act on.
+    public var description: String
+
+    public init(field: String, description: String) {
+      self.field = field
+      self.description = description
+    }
+  }
+
+  public var code: Code
+  public var message: String
+  /// The offending fields of an ``Code/invalidArgument`` error.
+  public var fieldViolations: [FieldViolation]
+  /// The underlying error, for logs.
+  public var cause: (any Error)?
+
+  public init(
+    code: Code,
+    message: String,
+    fieldViolations: [FieldViolation] = [],
+    cause: (any Error)? = nil
+  ) {
+    self.code = code
+    self.message = message
+    self.fieldViolations = fieldViolations
+    self.cause = cause
+  }
+
+  /// An ``Code/invalidArgument`` error naming one field.
+  public static func invalidArgument(field: String, _ description: String) -> Self {
+    Self(
+      code: .invalidArgument,
+      message: "\(field): \(description)",
+      fieldViolations: [FieldViolation(field: field, description: description)]
+    )
+  }
+
+  /// An ``Code/invalidArgument`` error naming several fields, or `nil` when there are none.
+  public static func invalidArguments(_ violations: [FieldViolation]) -> Self? {
+    guard let first = violations.first else { return nil }
+    let message =
+      violations.count == 1
+      ? "\(first.field): \(first.description)"
+      : "\(violations.count) invalid fields, first \(first.field): \(first.description)"
+    return Self(code: .invalidArgument, message: message, fieldViolations: violations)
+  }
+
+  /// A ``Code/notFound`` error for a missing entity.
+  public static func notFound(_ kind: String, id: String) -> Self {
+    Self(code: .notFound, message: "\(kind) '\(id)' not found")
+  }
+
+  public var description: String {
+    var text = "\(self.code): \(self.message)"
+    if let cause = self.cause {
+      text += " (cause: \(String(reflecting: cause)))"
+    }
+    return text
+  }
+
+  /// Rewrites each violation's field as `prefix.field`, for errors raised on a nested message.
+  public func prefixingFields(with prefix: String) -> Self {
+    var copy = self
+    copy.fieldViolations = self.fieldViolations.map {
+      FieldViolation(field: "\(prefix).\($0.field)", description: $0.description)
+    }
+    if let first = copy.fieldViolations.first, copy.fieldViolations.count == 1 {
+      copy.message = "\(first.field): \(first.description)"
+    }
+    return copy
+  }
+}

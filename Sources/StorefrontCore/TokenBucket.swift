@@ -1,0 +1,25 @@
+/// A token-bucket rate limiter: `burst` tokens, refilled at `ratePerSecond`.
+struct TokenBucket {
+  private let ratePerSecond: Double
+  private let burst: Double
+  private var tokens: Double
+  private var last: ContinuousClock.Instant
+
+  init(ratePerSecond: Double, burst: Int) {
+    self.ratePerSecond = max(0, ratePerSecond)
+    self.burst = Double(max(1, burst))
+    self.tokens = self.burst
+    self.last = .now
+  }
+
+  /// Takes a token if one is left.
+  mutating func take(now: ContinuousClock.Instant = .now) -> Bool {
+    let elapsed = self.last.duration(to: now)
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    self.tokens = min(self.burst, self.tokens + seconds * self.ratePerSecond)
+    self.last = now
+    guard self.tokens >= 1 else { return false }
+    self.tokens -= 1
+    return true
+  }
+}

@@ -1,0 +1,4 @@
+import GRPCNIOTransportHTTP2
+import ServiceLifecycle
+import ArgumentParser
+print("hi")
