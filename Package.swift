@@ -20,7 +20,6 @@ let dependencies: [Package.Dependency] = [
   .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
   .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
   .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
-  .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
   .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
   .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
 ]
@@ -68,10 +67,13 @@ let targets: [Target] = [
     dependencies: [
       .target(name: "StorefrontAPI"),
       .target(name: "StorefrontCore"),
+      .target(name: "StorefrontSQLite"),
       .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
       .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
       .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       .product(name: "Logging", package: "swift-log"),
+      .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ],
     swiftSettings: defaultSwiftSettings
   ),
@@ -89,7 +91,8 @@ let targets: [Target] = [
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
       .product(name: "Logging", package: "swift-log"),
       .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-      .product(name: "NIOCore", package: "swift-nio"),
+      .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+      .product(name: "Crypto", package: "swift-crypto"),
     ],
     swiftSettings: defaultSwiftSettings
   ),

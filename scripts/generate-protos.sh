@@ -44,8 +44,8 @@ rm -rf "${out:?}/storefront"
 (cd "$root/Protos" && protoc \
   --plugin=protoc-gen-swift="$tools/apple/swift-protobuf-$swift_protobuf_version/.build/release/protoc-gen-swift" \
   --plugin=protoc-gen-grpc-swift-2="$tools/grpc/grpc-swift-protobuf-$grpc_swift_protobuf_version/.build/release/protoc-gen-grpc-swift-2" \
-  --swift_out="$out" --swift_opt=Visibility=Public \
-  --grpc-swift-2_out="$out" --grpc-swift-2_opt=Visibility=Public,Server=true,Client=true \
+  --swift_out="$out" --swift_opt=Visibility=Public,UseAccessLevelOnImports=true \
+  --grpc-swift-2_out="$out" --grpc-swift-2_opt=Visibility=Public,Server=true,Client=true,UseAccessLevelOnImports=true \
   $protos)
 
 if [ "${1:-}" = "--check" ]; then

@@ -63,21 +63,29 @@ public final class ChatHub: Sendable {
       state.rooms[room] = current
       return (memberID, current.nextToDeliver)
     }
+    // Everything below firstLive has been delivered, hence stored; everything from it on
+    // reaches the new member live. History and live messages neither overlap nor gap.
+    let history: [ChatRecord]
+    do {
+      history = try await self.store.recentMessages(
+        room: room,
+        before: firstLive,
+        limit: self.limits.historyLength
+      )
+    } catch {
+      self.remove(memberID: memberID, room: room)
+      outbox.finish(.left)
+      throw error
+    }
     let membership = ChatMembership(
       hub: self,
       room: room,
       sender: sender,
       memberID: memberID,
-      outbox: outbox
+      outbox: outbox,
+      history: history
     )
     do {
-      // Everything below firstLive has been delivered, hence stored; everything from it on
-      // reaches the new member live. History and live messages neither overlap nor gap.
-      membership.history = try await self.store.recentMessages(
-        room: room,
-        before: firstLive,
-        limit: self.limits.historyLength
-      )
       try await self.publish(room: room, sender: sender, text: "\(sender) joined", kind: .join)
     } catch {
       await self.leave(membership, announce: false)
@@ -131,17 +139,25 @@ public final class ChatHub: Sendable {
     }
   }
 
-  /// Removes a member from its room and, unless told otherwise, tells the others.
+  /// Removes a member from its room and, unless told otherwise, tells the others. Calls after
+  /// the first do nothing.
   public func leave(_ membership: ChatMembership, announce: Bool = true) async {
-    let wasMember = self.state.withLock { state in
-      guard var current = state.rooms[membership.room] else { return false }
-      let removed = current.members.removeValue(forKey: membership.memberID) != nil
-      state.rooms[membership.room] = current.isIdle ? nil : current
-      return removed
-    }
+    guard membership.markLeft() else { return }
+    let wasMember = self.remove(memberID: membership.memberID, room: membership.room)
     membership.outbox.finish(.left)
     if announce, wasMember || membership.outbox.ending == .tooSlow {
       try? await self.publishIfRoomExists(membership)
+    }
+  }
+
+  /// Removes a member from a room's list; true when it was there.
+  @discardableResult
+  private func remove(memberID: UInt64, room: String) -> Bool {
+    self.state.withLock { state in
+      guard var current = state.rooms[room] else { return false }
+      let removed = current.members.removeValue(forKey: memberID) != nil
+      state.rooms[room] = current.isIdle ? nil : current
+      return removed
     }
   }
 

@@ -1,9 +1,8 @@
+import Synchronization
+
 /// One member's place in a chat room, from ``ChatHub/join(room:sender:)`` to
 /// ``ChatHub/leave(_:announce:)``.
-///
-/// Not `Sendable` on purpose: its rate limiter belongs to the task that reads the member's
-/// messages. The outbox, which another task drains, is `Sendable`.
-public final class ChatMembership {
+public final class ChatMembership: Sendable {
   let hub: ChatHub
   /// The room: a product id.
   public let room: String
@@ -13,19 +12,35 @@ public final class ChatMembership {
   /// What waits to be sent to this member.
   public let outbox: ChatOutbox
   /// The room's recent messages at the moment of joining, oldest first.
-  public internal(set) var history: [ChatRecord] = []
-  private var limiter: TokenBucket
+  public let history: [ChatRecord]
+  private let limiter: Mutex<TokenBucket>
+  private let hasLeft = Mutex(false)
 
-  init(hub: ChatHub, room: String, sender: String, memberID: UInt64, outbox: ChatOutbox) {
+  init(
+    hub: ChatHub,
+    room: String,
+    sender: String,
+    memberID: UInt64,
+    outbox: ChatOutbox,
+    history: [ChatRecord]
+  ) {
     self.hub = hub
     self.room = room
     self.sender = sender
     self.memberID = memberID
     self.outbox = outbox
-    self.limiter = TokenBucket(
-      ratePerSecond: hub.limits.messagesPerSecond,
-      burst: hub.limits.burst
+    self.history = history
+    self.limiter = Mutex(
+      TokenBucket(ratePerSecond: hub.limits.messagesPerSecond, burst: hub.limits.burst)
     )
+  }
+
+  /// Marks the membership as ended; true only the first time.
+  func markLeft() -> Bool {
+    self.hasLeft.withLock { hasLeft in
+      defer { hasLeft = true }
+      return !hasLeft
+    }
   }
 
   /// Says `text` in the room: validates it, applies the rate limit, stores and relays it.
@@ -43,7 +58,7 @@ public final class ChatMembership {
         "must be at most \(self.hub.limits.maxTextLength) characters"
       )
     }
-    guard self.limiter.take() else {
+    guard self.limiter.withLock({ $0.take() }) else {
       self.outbox.push(
         .notice(
           room: self.room,

@@ -41,7 +41,7 @@ public enum DemoCatalog {
     return ProductDraft(
       sku: "DEMO-\(String(category.name.prefix(3)).uppercased())-\(index + 1)",
       name: "\(adjective) \(noun) #\(index + 1)",
-      description: "A \(adjective.lowercased()) \(noun.lowercased()) in \(color), from our "
+      description: "\(adjective) \(noun.lowercased()) in \(color), from our "
         + "\(category.name) range.",
       category: category.name,
       priceCents: price / 100 * 100 + 99,

@@ -28,10 +28,10 @@ public struct ImageRecord: Hashable, Sendable {
 
 /// Durable records of images.
 public protocol ImageStore: Sendable {
-  /// Records `image` and attaches it to its product in one transaction, changing the product's
-  /// etag and update time.
-  /// - Throws: ``StorefrontError`` `notFound` when the product is gone.
-  func attach(_ image: ImageRecord) async throws -> Product
+  /// Records `images` and attaches each to its product, all in one transaction, changing the
+  /// products' etags and update times.
+  /// - Throws: ``StorefrontError`` `notFound` when a product is gone; nothing is recorded then.
+  func attach(_ images: [ImageRecord]) async throws
 
   /// The image with `id`.
   /// - Throws: ``StorefrontError`` `notFound`.

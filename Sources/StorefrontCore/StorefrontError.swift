@@ -70,21 +70,21 @@ public struct StorefrontError: Error, Sendable, CustomStringConvertible {
 
   /// An ``Code/invalidArgument`` error naming one field.
   public static func invalidArgument(field: String, _ description: String) -> Self {
-    Self(
-      code: .invalidArgument,
-      message: "\(field): \(description)",
-      fieldViolations: [FieldViolation(field: field, description: description)]
-    )
+    Self.invalidArguments([FieldViolation(field: field, description: description)])!
   }
 
   /// An ``Code/invalidArgument`` error naming several fields, or `nil` when there are none.
   public static func invalidArguments(_ violations: [FieldViolation]) -> Self? {
-    guard let first = violations.first else { return nil }
-    let message =
-      violations.count == 1
-      ? "\(first.field): \(first.description)"
-      : "\(violations.count) invalid fields, first \(first.field): \(first.description)"
-    return Self(code: .invalidArgument, message: message, fieldViolations: violations)
+    guard !violations.isEmpty else { return nil }
+    return Self(
+      code: .invalidArgument,
+      message: Self.message(for: violations),
+      fieldViolations: violations
+    )
+  }
+
+  private static func message(for violations: [FieldViolation]) -> String {
+    violations.map { "\($0.field): \($0.description)" }.joined(separator: "; ")
   }
 
   /// A ``Code/notFound`` error for a missing entity.
@@ -106,8 +106,8 @@ public struct StorefrontError: Error, Sendable, CustomStringConvertible {
     copy.fieldViolations = self.fieldViolations.map {
       FieldViolation(field: "\(prefix).\($0.field)", description: $0.description)
     }
-    if let first = copy.fieldViolations.first, copy.fieldViolations.count == 1 {
-      copy.message = "\(first.field): \(first.description)"
+    if !copy.fieldViolations.isEmpty {
+      copy.message = Self.message(for: copy.fieldViolations)
     }
     return copy
   }

@@ -1,0 +1,50 @@
+import Foundation
+import GRDB
+public import StorefrontCore
+
+extension SQLiteStore: ImageStore {
+  public func attach(_ images: [ImageRecord]) async throws {
+    try await self.write { db in
+      let now = Date()
+      for image in images {
+        try Self.attach(image, in: db, at: now)
+      }
+    }
+  }
+
+  private static func attach(_ image: ImageRecord, in db: Database, at now: Date) throws {
+      _ = try Self.fetchProduct(db, id: image.productID)
+      try db.execute(
+        sql: """
+          INSERT INTO image (id, product_id, filename, content_type, size_bytes, sha256)
+          VALUES (?, ?, ?, ?, ?, ?)
+          """,
+        arguments: [
+          image.id, image.productID, image.filename, image.contentType, image.sizeBytes,
+          image.sha256,
+        ]
+      )
+      try Self.touch(db, id: image.productID, at: now)
+  }
+
+  public func image(id: String) async throws -> ImageRecord {
+    try await self.read { db in
+      let row = try Row.fetchOne(db, sql: "SELECT * FROM image WHERE id = ?", arguments: [id])
+      guard let row else { throw StorefrontError.notFound("image", id: id) }
+      return ImageRecord(
+        id: row["id"],
+        productID: row["product_id"],
+        filename: row["filename"],
+        contentType: row["content_type"],
+        sizeBytes: row["size_bytes"],
+        sha256: row["sha256"]
+      )
+    }
+  }
+
+  public func referencedImageHashes() async throws -> Set<String> {
+    try await self.read { db in
+      Set(try String.fetchAll(db, sql: "SELECT DISTINCT sha256 FROM image"))
+    }
+  }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import GRDB
+public import StorefrontCore
+
+extension SQLiteStore: ProductStore {
+  /// The columns of a product row, with its image ids folded into one.
+  private static let productColumns = """
+    id, sku, name, description, category, price_cents, currency, stock, create_time,
+    update_time, etag,
+    (SELECT group_concat(i.id, ',') FROM (SELECT id FROM image WHERE product_id = product.id
+      ORDER BY id) AS i) AS image_ids
+    """
+
+  static func product(from row: Row) -> Product {
+    let imageIDs: String? = row["image_ids"]
+    return Product(
+      id: row["id"],
+      draft: ProductDraft(
+        sku: row["sku"],
+        name: row["name"],
+        description: row["description"],
+        category: row["category"],
+        priceCents: row["price_cents"],
+        currency: row["currency"],
+        stock: row["stock"]
+      ),
+      imageIDs: imageIDs.map { $0.split(separator: ",").map(String.init) } ?? [],
+      createTime: Date(timeIntervalSince1970: row["create_time"]),
+      updateTime: Date(timeIntervalSince1970: row["update_time"]),
+      etag: row["etag"]
+    )
+  }
+
+  static func fetchProduct(_ db: Database, id: String) throws -> Product {
+    let row = try Row.fetchOne(
+      db,
+      sql: "SELECT \(Self.productColumns) FROM product WHERE id = ?",
+      arguments: [id]
+    )
+    guard let row else { throw StorefrontError.notFound("product", id: id) }
+    return Self.product(from: row)
+  }
+
+  /// Gives the product a new etag and update time; every write to a product goes through here.
+  static func touch(_ db: Database, id: String, at now: Date) throws {
+    try db.execute(
+      sql: "UPDATE product SET etag = ?, update_time = ? WHERE id = ?",
+      arguments: [Identifier.makeETag(), now.timeIntervalSince1970, id]
+    )
+  }
+
+  public func product(id: String) async throws -> Product {
+    try await self.read { db in try Self.fetchProduct(db, id: id) }
+  }
+
+  public func products(matching filter: ProductFilter, limit: Int) async throws -> [Product] {
+    var clauses: [String] = []
+    var arguments: StatementArguments = []
+    if let afterID = filter.afterID {
+      clauses.append("id > ?")
+      arguments += [afterID]
+    }
+    if let category = filter.category {
+      clauses.append("category = ?")
+      arguments += [category]
+    }
+    if let query = filter.query, !query.isEmpty {
+      let folded = query.lowercased()
+      clauses.append(
+        "(instr(storefront_fold(name), ?) > 0 OR instr(storefront_fold(description), ?) > 0)"
+      )
+      arguments += [folded, folded]
+    }
+    if let minimum = filter.minPriceCents {
+      clauses.append("price_cents >= ?")
+      arguments += [minimum]
+    }
+    if let maximum = filter.maxPriceCents {
+      clauses.append("price_cents <= ?")
+      arguments += [maximum]
+    }
+    let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+    arguments += [max(0, limit)]
+    let sql = "SELECT \(Self.productColumns) FROM product \(whereClause) ORDER BY id LIMIT ?"
+    let finalArguments = arguments
+    return try await self.read { db in
+      try Row.fetchAll(db, sql: sql, arguments: finalArguments).map(Self.product(from:))
+    }
+  }
+
+  public func insert(_ draft: ProductDraft) async throws -> Product {
+    try draft.validate()
+    let now = Date()
+    let product = Product(
+      id: Identifier.make(prefix: "p", now: now),
+      draft: draft,
+      createTime: now,
+      updateTime: now,
+      etag: Identifier.makeETag()
+    )
+    try await self.write { db in try Self.insert(product, into: db) }
+    return product
+  }
+
+  /// Inserts many products in one transaction, for demo catalogues and bulk loads.
+  /// - Returns: how many were inserted.
+  public func insert(contentsOf drafts: [ProductDraft]) async throws -> Int {
+    for draft in drafts { try draft.validate() }
+    return try await self.write { db in
+      for draft in drafts {
+        let now = Date()
+        try Self.insert(
+          Product(
+            id: Identifier.make(prefix: "p", now: now),
+            draft: draft,
+            createTime: now,
+            updateTime: now,
+            etag: Identifier.makeETag()
+          ),
+          into: db
+        )
+      }
+      return drafts.count
+    }
+  }
+
+  private static func insert(_ product: Product, into db: Database) throws {
+    let draft = product.draft
+    try db.execute(
+      sql: """
+        INSERT INTO product (id, sku, name, description, category, price_cents, currency,
+          stock, create_time, update_time, etag)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+      arguments: [
+        product.id, draft.sku, draft.name, draft.description, draft.category,
+        draft.priceCents, draft.currency, draft.stock, product.createTime.timeIntervalSince1970,
+        product.updateTime.timeIntervalSince1970, product.etag,
+      ]
+    )
+  }
+
+  public func update(_ update: ProductUpdate) async throws -> Product {
+    try await self.write { db in
+      let current = try Self.fetchProduct(db, id: update.id)
+      let draft = try update.apply(to: current)
+      try db.execute(
+        sql: """
+          UPDATE product SET sku = ?, name = ?, description = ?, category = ?,
+            price_cents = ?, currency = ?, stock = ?
+          WHERE id = ?
+          """,
+        arguments: [
+          draft.sku, draft.name, draft.description, draft.category, draft.priceCents,
+          draft.currency, draft.stock, update.id,
+        ]
+      )
+      try Self.touch(db, id: update.id, at: Date())
+      return try Self.fetchProduct(db, id: update.id)
+    }
+  }
+
+  public func delete(id: String, expectedETag: String?) async throws -> [String] {
+    try await self.write { db in
+      let current = try Self.fetchProduct(db, id: id)
+      try ProductUpdate.checkETag(expectedETag, of: current)
+      let hashes = try String.fetchAll(
+        db,
+        sql: "SELECT DISTINCT sha256 FROM image WHERE product_id = ?",
+        arguments: [id]
+      )
+      try db.execute(sql: "DELETE FROM chat_message WHERE room = ?", arguments: [id])
+      try db.execute(sql: "DELETE FROM product WHERE id = ?", arguments: [id])
+      return try hashes.filter { hash in
+        try !Bool.fetchOne(
+          db,
+          sql: "SELECT EXISTS (SELECT 1 FROM image WHERE sha256 = ?)",
+          arguments: [hash]
+        )!
+      }
+    }
+  }
+
+  public func productCount() async throws -> Int {
+    try await self.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM product") ?? 0 }
+  }
+}

@@ -1,0 +1,93 @@
+public import Foundation
+import GRDB
+import StorefrontCore
+
+/// The embedded default store: products, images and chat history in one SQLite file (WAL
+/// mode, synchronous = FULL, so an acknowledged write survives a crash of the server or of
+/// the machine).
+public final class SQLiteStore: Sendable {
+  /// How the store opens its database.
+  public struct Configuration: Sendable {
+    /// How many connections may read at once.
+    public var maximumReaderCount: Int
+    /// How long a write waits for a lock before failing.
+    public var busyTimeout: TimeInterval
+
+    public init(maximumReaderCount: Int = 4, busyTimeout: TimeInterval = 5) {
+      self.maximumReaderCount = maximumReaderCount
+      self.busyTimeout = busyTimeout
+    }
+  }
+
+  let pool: DatabasePool
+  /// The database file.
+  public let path: String
+
+  /// Opens (creating and migrating as needed) the database at `path`.
+  /// - Throws: when the file cannot be opened or migrated.
+  public init(path: String, configuration: Configuration = Configuration()) throws {
+    var config = GRDB.Configuration()
+    config.maximumReaderCount = max(1, configuration.maximumReaderCount)
+    config.busyMode = .timeout(configuration.busyTimeout)
+    config.label = "storefront"
+    config.prepareDatabase { db in
+      try db.execute(sql: "PRAGMA synchronous = FULL")
+      try db.execute(sql: "PRAGMA foreign_keys = ON")
+      db.add(function: SQLiteStore.foldFunction)
+    }
+    self.path = path
+    self.pool = try DatabasePool(path: path, configuration: config)
+    try Self.migrator.migrate(self.pool)
+  }
+
+  /// Case folding for `query` matches, Unicode-aware (SQLite's own LOWER is ASCII-only).
+  static let foldFunction = DatabaseFunction("storefront_fold", argumentCount: 1, pure: true) {
+    values in
+    (String.fromDatabaseValue(values[0]) ?? "").lowercased()
+  }
+
+  /// Closes the database; later calls fail.
+  public func close() throws {
+    try self.pool.close()
+  }
+
+  /// Runs `body` in a write transaction, translating SQLite's errors into domain errors.
+  func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    do {
+      return try await self.pool.write(body)
+    } catch let error as DatabaseError {
+      throw Self.translate(error)
+    }
+  }
+
+  /// Runs `body` on a read-only snapshot, translating SQLite's errors into domain errors.
+  func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    do {
+      return try await self.pool.read(body)
+    } catch let error as DatabaseError {
+      throw Self.translate(error)
+    }
+  }
+
+  static func translate(_ error: DatabaseError) -> StorefrontError {
+    switch error.extendedResultCode {
+    case .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY:
+      return StorefrontError(
+        code: .alreadyExists,
+        message: error.message?.contains("sku") == true
+          ? "a product with this sku already exists" : "the record already exists",
+        cause: error
+      )
+    default:
+      break
+    }
+    switch error.resultCode {
+    case .SQLITE_FULL:
+      return StorefrontError(code: .resourceExhausted, message: "the server's disk is full", cause: error)
+    case .SQLITE_READONLY, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_CANTOPEN:
+      return StorefrontError(code: .unavailable, message: "the store is unavailable", cause: error)
+    default:
+      return StorefrontError(code: .internalError, message: "store failure", cause: error)
+    }
+  }
+}

@@ -1,0 +1,80 @@
+public import GRPCCore
+public import Logging
+import StorefrontCore
+
+/// Gives every RPC a request id, maps its errors to statuses (``StatusMapping``) and logs its
+/// outcome. Installed first, so it sees the final status of every call.
+public struct StatusInterceptor: ServerInterceptor {
+  /// The metadata key carrying the request id, in both directions.
+  public static let requestIDKey = "x-request-id"
+
+  private let logger: Logger
+
+  /// - Parameter logger: gets one debug line per finished RPC and an error line for each
+  ///   unexpected failure.
+  public init(logger: Logger) {
+    self.logger = logger
+  }
+
+  public func intercept<Input: Sendable, Output: Sendable>(
+    request: StreamingServerRequest<Input>,
+    context: ServerContext,
+    next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws ->
+      StreamingServerResponse<Output>
+  ) async throws -> StreamingServerResponse<Output> {
+    let clientID = request.metadata[stringValues: Self.requestIDKey].first { _ in true }
+    let requestID = clientID.flatMap { $0.utf8.count <= 128 ? $0 : nil } ?? Identifier.make(prefix: "req")
+    let logger = self.logger(requestID: requestID, context: context)
+    let start = ContinuousClock.now
+    let finish: @Sendable (RPCError?) -> Void = { error in
+      let elapsed = ContinuousClock.now - start
+      logger.debug(
+        "rpc finished",
+        metadata: [
+          "status": "\(error.map { "\($0.code)" } ?? "ok")",
+          "duration": "\(elapsed)",
+        ]
+      )
+    }
+
+    var response: StreamingServerResponse<Output>
+    do {
+      response = try await next(request, context)
+    } catch {
+      let mapped = StatusMapping.rpcError(for: error, logger: logger)
+      finish(mapped)
+      return StreamingServerResponse(error: mapped)
+    }
+    switch response.accepted {
+    case .success(var contents):
+      let producer = contents.producer
+      contents.producer = { writer in
+        do {
+          let trailers = try await producer(writer)
+          finish(nil)
+          return trailers
+        } catch {
+          let mapped = StatusMapping.rpcError(for: error, logger: logger)
+          finish(mapped)
+          throw mapped
+        }
+      }
+      contents.metadata.addString(requestID, forKey: Self.requestIDKey)
+      response.accepted = .success(contents)
+    case .failure(var error):
+      error = StatusMapping.rpcError(for: error, logger: logger)
+      error.metadata.addString(requestID, forKey: Self.requestIDKey)
+      finish(error)
+      response.accepted = .failure(error)
+    }
+    return response
+  }
+
+  private func logger(requestID: String, context: ServerContext) -> Logger {
+    var logger = self.logger
+    logger[metadataKey: "request-id"] = "\(requestID)"
+    logger[metadataKey: "rpc.method"] = "\(context.descriptor.fullyQualifiedMethod)"
+    logger[metadataKey: "peer"] = "\(context.remotePeer)"
+    return logger
+  }
+}

@@ -1,0 +1,61 @@
+import GRPCCore
+import GRPCProtobuf
+import Logging
+import StorefrontCore
+
+/// The one place where errors become gRPC statuses.
+enum StatusMapping {
+  /// The gRPC code of each domain code.
+  static func code(for code: StorefrontError.Code) -> RPCError.Code {
+    switch code {
+    case .invalidArgument: .invalidArgument
+    case .notFound: .notFound
+    case .alreadyExists: .alreadyExists
+    case .aborted: .aborted
+    case .failedPrecondition: .failedPrecondition
+    case .resourceExhausted: .resourceExhausted
+    case .unavailable: .unavailable
+    default: .internalError
+    }
+  }
+
+  /// The status a client sees for `error`. Domain errors keep their message and field
+  /// violations; anything unexpected is logged with its cause and becomes a bare INTERNAL.
+  static func rpcError(for error: any Error, logger: Logger) -> RPCError {
+    switch error {
+    case let error as StorefrontError:
+      let code = Self.code(for: error.code)
+      if code == .internalError {
+        logger.error("internal error", metadata: ["error": "\(error)"])
+        return RPCError(code: .internalError, message: "internal error")
+      }
+      if code == .unavailable, let cause = error.cause {
+        logger.warning("store unavailable", metadata: ["error": "\(cause)"])
+      }
+      guard !error.fieldViolations.isEmpty else {
+        return RPCError(code: code, message: error.message)
+      }
+      let status = GoogleRPCStatus(
+        code: code,
+        message: error.message,
+        details: [
+          .badRequest(
+            violations: error.fieldViolations.map {
+              ErrorDetails.BadRequest.FieldViolation(field: $0.field, description: $0.description)
+            }
+          )
+        ]
+      )
+      return RPCError(status)
+    case let error as RPCError:
+      return error
+    case let error as any RPCErrorConvertible:
+      return RPCError(error)
+    case is CancellationError:
+      return RPCError(code: .cancelled, message: "the RPC was cancelled")
+    default:
+      logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
+      return RPCError(code: .internalError, message: "internal error")
+    }
+  }
+}

@@ -1,0 +1,142 @@
+public import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+public import Logging
+public import ServiceLifecycle
+public import StorefrontCore
+public import StorefrontSQLite
+
+/// A whole Storefront server: the SQLite store and image files in a data directory, the chat
+/// hub, and the gRPC server on HTTP/2. Run it as a swift-service-lifecycle `Service`.
+public final class StorefrontServer: Service, Sendable {
+  /// Where and how the server runs; every field has a default.
+  public struct Configuration: Sendable {
+    /// The address to listen on.
+    public var host: String
+    /// The port to listen on; 0 lets the kernel pick one (see ``listeningPort``).
+    public var port: Int
+    /// Holds `storefront.sqlite` and `images/`.
+    public var dataDirectory: URL
+    /// Fills an empty catalogue with this many demo products.
+    public var demoCatalogSize: Int
+    /// The largest request message accepted, in bytes.
+    public var maxRequestMessageBytes: Int
+    /// Image and listing limits.
+    public var service: ProductService.Configuration
+    /// Chat limits.
+    public var chat: ChatLimits
+
+    public init(
+      host: String = "127.0.0.1",
+      port: Int = 50051,
+      dataDirectory: URL = URL(fileURLWithPath: "storefront-data"),
+      demoCatalogSize: Int = 0,
+      maxRequestMessageBytes: Int = 4 * 1024 * 1024,
+      service: ProductService.Configuration = ProductService.Configuration(),
+      chat: ChatLimits = ChatLimits()
+    ) {
+      self.host = host
+      self.port = port
+      self.dataDirectory = dataDirectory
+      self.demoCatalogSize = demoCatalogSize
+      self.maxRequestMessageBytes = maxRequestMessageBytes
+      self.service = service
+      self.chat = chat
+    }
+  }
+
+  /// The store, for tools and tests that look behind the API.
+  public let store: SQLiteStore
+  /// The image files.
+  public let blobs: ImageBlobStore
+  /// The live chat rooms.
+  public let chat: ChatHub
+  private let transport: HTTP2ServerTransport.Posix
+  private let server: GRPCServer<HTTP2ServerTransport.Posix>
+  private let logger: Logger
+
+  /// Opens the data directory (creating it if needed), removes leftovers of interrupted
+  /// uploads, fills a demo catalogue if asked, and prepares, but does not start, the server.
+  /// - Throws: when the data directory or the database cannot be opened.
+  public init(configuration: Configuration, logger: Logger) async throws {
+    let manager = FileManager.default
+    try manager.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
+    self.logger = logger
+    self.store = try SQLiteStore(
+      path: configuration.dataDirectory.appendingPathComponent("storefront.sqlite").path
+    )
+    self.blobs = try ImageBlobStore(
+      root: configuration.dataDirectory.appendingPathComponent("images", isDirectory: true)
+    )
+    let removed = self.blobs.removeLeftovers(keeping: try await self.store.referencedImageHashes())
+    if removed > 0 {
+      logger.notice("removed leftovers of interrupted uploads", metadata: ["files": "\(removed)"])
+    }
+    if configuration.demoCatalogSize > 0 {
+      try await Self.fillDemoCatalog(self.store, count: configuration.demoCatalogSize, logger: logger)
+    }
+    self.chat = ChatHub(store: self.store, limits: configuration.chat)
+    let service = ProductService(
+      products: self.store,
+      images: self.store,
+      blobs: self.blobs,
+      chat: self.chat,
+      configuration: configuration.service,
+      logger: logger
+    )
+    var config = HTTP2ServerTransport.Posix.Config.defaults
+    config.rpc.maxRequestPayloadSize = configuration.maxRequestMessageBytes
+    self.transport = HTTP2ServerTransport.Posix(
+      address: .ipv4(host: configuration.host, port: configuration.port),
+      transportSecurity: .plaintext,
+      config: config
+    )
+    self.server = GRPCServer(
+      transport: self.transport,
+      services: [service],
+      interceptors: [StatusInterceptor(logger: logger)]
+    )
+  }
+
+  private static func fillDemoCatalog(_ store: SQLiteStore, count: Int, logger: Logger) async throws {
+    guard try await store.productCount() == 0 else {
+      logger.info("catalogue is not empty; --demo-catalog does nothing")
+      return
+    }
+    var index = 0
+    while index < count {
+      let end = min(count, index + 1_000)
+      _ = try await store.insert(contentsOf: (index..<end).map(DemoCatalog.product(at:)))
+      index = end
+    }
+    logger.info("filled the demo catalogue", metadata: ["products": "\(count)"])
+  }
+
+  /// The port the server listens on, once it does.
+  public var listeningPort: Int {
+    get async throws {
+      guard let port = try await self.transport.listeningAddress.ipv4?.port else {
+        throw StorefrontError(code: .internalError, message: "the server has no IPv4 address")
+      }
+      return port
+    }
+  }
+
+  /// Serves until shutdown, then closes the store. On graceful shutdown (SIGTERM or SIGINT
+  /// under a `ServiceGroup`) it stops accepting calls, tells chat members, lets in-flight
+  /// calls finish, and returns.
+  public func run() async throws {
+    try await withGracefulShutdownHandler {
+      try await self.server.serve()
+    } onGracefulShutdown: {
+      self.beginShutdown()
+    }
+    try self.store.close()
+  }
+
+  /// Starts a graceful shutdown: no new calls, chat members told, in-flight calls finish.
+  public func beginShutdown() {
+    self.chat.shutdown()
+    self.server.beginGracefulShutdown()
+  }
+}

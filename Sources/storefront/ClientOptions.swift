@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import StorefrontAPI
+import SwiftProtobuf
+
+/// The options every client subcommand shares.
+struct ClientOptions: ParsableArguments {
+  @Option(help: "The server's address, host:port.")
+  var server: String = "127.0.0.1:50051"
+
+  @Flag(help: "Print JSON, one object per line, instead of text.")
+  var json = false
+
+  @Option(help: "Seconds before a unary call gives up.")
+  var timeout: Double = 10
+
+  /// Runs `body` with a client connected to ``server``.
+  func withClient<Result: Sendable>(
+    _ body: (Storefront_V1_ProductService.Client<HTTP2ClientTransport.Posix>) async throws -> Result
+  ) async throws -> Result {
+    let (host, port) = try self.hostAndPort()
+    return try await withGRPCClient(
+      transport: .http2NIOPosix(
+        target: .dns(host: host, port: port),
+        transportSecurity: .plaintext
+      )
+    ) { client in
+      try await body(Storefront_V1_ProductService.Client(wrapping: client))
+    }
+  }
+
+  /// Call options with this command's timeout.
+  var unaryOptions: CallOptions {
+    var options = CallOptions.defaults
+    options.timeout = .milliseconds(Int64(self.timeout * 1000))
+    return options
+  }
+
+  private func hostAndPort() throws -> (String, Int) {
+    guard let colon = self.server.lastIndex(of: ":"),
+      let port = Int(self.server[self.server.index(after: colon)...]),
+      (1...65535).contains(port)
+    else {
+      throw ValidationError("--server must be host:port, e.g. 127.0.0.1:50051")
+    }
+    return (String(self.server[..<colon]), port)
+  }
+
+  /// Prints a message as JSON or as text, unbuffered, so that output piped to another
+  /// program arrives as it happens.
+  func print(_ message: some SwiftProtobuf.Message, text: () -> String) throws {
+    let line = self.json ? try message.jsonString() : text()
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+  }
+}
+
+extension Storefront_V1_Product {
+  /// A few lines for people.
+  var summary: String {
+    let price = String(format: "%d.%02d", self.priceCents / 100, self.priceCents % 100)
+    var lines = [
+      "\(self.id)  \(self.name)",
+      "  sku \(self.sku) · \(self.category.isEmpty ? "no category" : self.category) · "
+        + "\(price) \(self.currency) · \(self.stock) in stock · etag \(self.etag)",
+    ]
+    if !self.description_p.isEmpty { lines.append("  \(self.description_p)") }
+    if !self.imageIds.isEmpty { lines.append("  images: \(self.imageIds.joined(separator: ", "))") }
+    return lines.joined(separator: "\n")
+  }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import StorefrontAPI
+import SwiftProtobuf
+
+struct ChatCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "chat",
+    abstract: "Joins a product's chat room: lines you type are sent, the room's messages printed."
+  )
+
+  @Argument(help: "The room: a product id.")
+  var room: String
+
+  @Option(help: "Your name in the room.")
+  var name: String
+
+  @OptionGroup var options: ClientOptions
+
+  func run() async throws {
+    let room = self.room
+    let name = self.name
+    let options = self.options
+    try await self.options.withClient { client in
+      try await client.chat { writer in
+        try await writer.write(.with {
+          $0.kind = .join
+          $0.room = room
+          $0.sender = name
+        })
+        for await line in StandardInputLines.stream() {
+          try await writer.write(.with {
+            $0.kind = .message
+            $0.room = room
+            $0.text = line
+          })
+        }
+        try await writer.write(.with { $0.kind = .leave })
+      } onResponse: { response in
+        for try await message in response.messages {
+          try options.print(message) { Self.format(message) }
+        }
+      }
+    }
+  }
+
+  private static func format(_ message: Storefront_V1_ChatMessage) -> String {
+    switch message.kind {
+    case .message: "#\(message.sequence) \(message.sender): \(message.text)"
+    case .system: "** \(message.text)"
+    default: "#\(message.sequence) -- \(message.text)"
+    }
+  }
+}
+
+/// Lines of standard input, read on a thread of their own so that a blocking read never
+/// holds one of the few threads of Swift's concurrency pool.
+enum StandardInputLines {
+  static func stream() -> AsyncStream<String> {
+    AsyncStream { continuation in
+      let thread = Thread {
+        while let line = readLine() {
+          if !line.isEmpty { continuation.yield(line) }
+        }
+        continuation.finish()
+      }
+      thread.start()
+    }
+  }
+}

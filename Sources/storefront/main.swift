@@ -1,4 +1,0 @@
-import GRPCNIOTransportHTTP2
-import ServiceLifecycle
-import ArgumentParser
-print("hi")

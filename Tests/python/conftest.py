@@ -1,0 +1,334 @@
+"""End-to-end fixtures for the Storefront gRPC server.
+
+The Python stubs are generated from Protos/ when the session starts, so the suite always
+tests the contract as it is in the tree. The `server` fixture runs the real binary named by
+STOREFRONT_BIN on a free loopback port with its own data folder.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROTO_ROOT = REPO_ROOT / "Protos"
+
+#: Seconds any single RPC may take before the test fails with DEADLINE_EXCEEDED.
+RPC_TIMEOUT = 10.0
+#: Seconds the server may take to print its "listening on" line.
+STARTUP_TIMEOUT = 60.0
+#: Seconds the server may take to exit after SIGTERM before it is killed.
+SHUTDOWN_TIMEOUT = 10.0
+
+LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+
+
+def _generate_stubs() -> str:
+    """Generates the protobuf and gRPC modules into a temporary folder; returns the folder."""
+    out = tempfile.mkdtemp(prefix="storefront-stubs-")
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
+    protos = sorted(str(path) for path in PROTO_ROOT.rglob("*.proto"))
+    if not protos:
+        raise pytest.UsageError(f"no .proto files under {PROTO_ROOT}")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"--proto_path={PROTO_ROOT}",
+            f"--python_out={out}",
+            f"--grpc_python_out={out}",
+            *protos,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise pytest.UsageError(f"protoc failed:\n{result.stdout}{result.stderr}")
+    return out
+
+
+sys.path.insert(0, _generate_stubs())
+
+from google.rpc import error_details_pb2  # noqa: E402
+from grpc_status import rpc_status  # noqa: E402
+from storefront.v1 import product_pb2, product_service_pb2, product_service_pb2_grpc  # noqa: E402
+
+# --------------------------------------------------------------------------------------
+# The server process
+# --------------------------------------------------------------------------------------
+
+
+class _DefaultTimeout(
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+):
+    """Gives every call without a timeout a deadline, so a stuck server fails the test."""
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+
+    def _with_deadline(self, details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
+        if details.timeout is not None:
+            return details
+        return _CallDetails(
+            method=details.method,
+            timeout=self._seconds,
+            metadata=details.metadata,
+            credentials=details.credentials,
+            wait_for_ready=details.wait_for_ready,
+            compression=details.compression,
+        )
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._with_deadline(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._with_deadline(details), request)
+
+    def intercept_stream_unary(self, continuation, details, request_iterator):
+        return continuation(self._with_deadline(details), request_iterator)
+
+    def intercept_stream_stream(self, continuation, details, request_iterator):
+        return continuation(self._with_deadline(details), request_iterator)
+
+
+@dataclass(frozen=True)
+class _CallDetails(grpc.ClientCallDetails):
+    method: str
+    timeout: float | None
+    metadata: object
+    credentials: object
+    wait_for_ready: bool | None
+    compression: object
+
+
+class ServerProcess:
+    """A running `storefront serve` and everything it has printed so far."""
+
+    def __init__(self, binary: str, data_dir: Path) -> None:
+        self.process = subprocess.Popen(
+            [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+        self._lines: collections.deque[str] = collections.deque(maxlen=200)
+        self.port: int | None = None
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read_output, daemon=True)
+        self._reader.start()
+
+    def _read_output(self) -> None:
+        # Drains the pipe for the server's whole life so its logging can never block it.
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self._changed:
+                self._lines.append(line.rstrip("\n"))
+                match = LISTENING.search(line)
+                if match and self.port is None:
+                    self.port = int(match.group(1))
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def output(self) -> str:
+        with self._changed:
+            return "\n".join(self._lines)
+
+    def wait_until_listening(self, timeout: float) -> None:
+        """Waits for the "listening on" line, which sets `port`; fails the test without it."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self.port is not None or not self._reader.is_alive(), timeout
+            )
+            listening = self.port is not None
+        if not listening:
+            exit_code = self.process.poll()
+            state = "still running" if exit_code is None else f"exited with {exit_code}"
+            pytest.fail(
+                f"the server printed no 'listening on 127.0.0.1:PORT' line within {timeout:.0f} s "
+                f"({state}). Its output:\n{self.output()}",
+                pytrace=False,
+            )
+
+    def stop(self) -> int:
+        """Sends SIGTERM, waits, and kills the server if it is still running; the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=SHUTDOWN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(timeout=5)
+        return self.process.returncode
+
+
+def server_binary() -> str:
+    binary = os.environ.get("STOREFRONT_BIN")
+    if not binary:
+        pytest.fail(
+            "STOREFRONT_BIN is not set: point it at the storefront executable, e.g. "
+            "STOREFRONT_BIN=.build/debug/storefront (scripts/python-tests.sh does this for you)",
+            pytrace=False,
+        )
+    if not os.access(binary, os.X_OK):
+        pytest.fail(f"STOREFRONT_BIN={binary} is not an executable file", pytrace=False)
+    return binary
+
+
+@contextlib.contextmanager
+def running_server(data_dir: Path) -> Iterator[ServerProcess]:
+    """Starts a server and stops it on exit; yields once it has printed its port."""
+    server = ServerProcess(server_binary(), data_dir)
+    try:
+        server.wait_until_listening(STARTUP_TIMEOUT)
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class Server:
+    """What tests need from the running server."""
+
+    address: str
+    channel: grpc.Channel
+    process: ServerProcess
+
+
+_SERVER_PROCESS = pytest.StashKey[ServerProcess]()
+
+
+@pytest.fixture(scope="session")
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("storefront-data")) as process:
+        request.config.stash[_SERVER_PROCESS] = process
+        address = f"127.0.0.1:{process.port}"
+        channel = grpc.intercept_channel(
+            grpc.insecure_channel(address), _DefaultTimeout(RPC_TIMEOUT)
+        )
+        try:
+            grpc.channel_ready_future(channel).result(timeout=RPC_TIMEOUT)
+        except grpc.FutureTimeoutError:
+            pytest.fail(
+                f"could not connect to {address}. Server output:\n{process.output()}",
+                pytrace=False,
+            )
+        try:
+            yield Server(address=address, channel=channel, process=process)
+        finally:
+            channel.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Attaches the server's recent output to every failed test's report."""
+    report = yield
+    process = item.config.stash.get(_SERVER_PROCESS, None)
+    if report.failed and process is not None:
+        report.sections.append(("storefront server output (last lines)", process.output()))
+    return report
+
+
+@pytest.fixture(scope="session")
+def stub(server: Server):
+    return product_service_pb2_grpc.ProductServiceStub(server.channel)
+
+
+@pytest.fixture(scope="session")
+def assert_serving(stub):
+    """A check that the server still answers a GetProduct, for use after error tests."""
+    canary = create_product(stub, name="canary")
+
+    def check() -> None:
+        response = stub.GetProduct(product_service_pb2.ProductRequest(id=canary.id))
+        assert response.product == canary
+
+    return check
+
+
+# --------------------------------------------------------------------------------------
+# Helpers for tests
+# --------------------------------------------------------------------------------------
+
+
+def unique_sku() -> str:
+    """A sku no other test uses."""
+    return f"py-{uuid.uuid4().hex}"
+
+
+def unique_category() -> str:
+    """A category no other test uses, so that listings see only the test's products."""
+    return f"pytest-{uuid.uuid4().hex}"
+
+
+def create_product(stub, **fields):
+    """Creates a valid product, with `fields` overriding the defaults; returns the Product."""
+    values = {
+        "sku": unique_sku(),
+        "name": "Test product",
+        "description": "Made by the Python end-to-end tests.",
+        "category": "pytest",
+        "price_cents": 1999,
+        "currency": "USD",
+        "stock": 5,
+    }
+    values.update(fields)
+    request = product_service_pb2.CreateProductRequest(product=product_pb2.Product(**values))
+    return stub.CreateProduct(request).product
+
+
+def bad_request_fields(error: grpc.RpcError) -> list[str]:
+    """The fields named by the google.rpc.BadRequest details of a failed call."""
+    status = rpc_status.from_call(error)
+    assert status is not None, f"no rich status (grpc-status-details-bin) in {error!r}"
+    fields = []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad_request = error_details_pb2.BadRequest()
+            detail.Unpack(bad_request)
+            fields.extend(violation.field for violation in bad_request.field_violations)
+    assert fields, f"no google.rpc.BadRequest field violations in {status}"
+    return fields
+
+
+@contextlib.contextmanager
+def raises_rpc(code: grpc.StatusCode, field: str | tuple[str, ...] | None = None):
+    """Expects the block to fail with `code`; for INVALID_ARGUMENT, naming `field`.
+
+    `field` may be a tuple of names when the contract allows either.
+    """
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        assert field is not None, "say which field an INVALID_ARGUMENT must name"
+    with pytest.raises(grpc.RpcError) as info:
+        yield info
+    error = info.value
+    assert error.code() == code, f"expected {code}, got {error.code()}: {error.details()}"
+    if field is not None:
+        accepted = (field,) if isinstance(field, str) else field
+        named = bad_request_fields(error)
+        assert set(accepted) & set(named), f"expected a violation of {accepted}, got {named}"
