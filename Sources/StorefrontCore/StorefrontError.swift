@@ -70,7 +70,12 @@ public struct StorefrontError: Error, Sendable, CustomStringConvertible {
 
   /// An ``Code/invalidArgument`` error naming one field.
   public static func invalidArgument(field: String, _ description: String) -> Self {
-    Self.invalidArguments([FieldViolation(field: field, description: description)])!
+    let violation = FieldViolation(field: field, description: description)
+    return Self(
+      code: .invalidArgument,
+      message: Self.message(for: [violation]),
+      fieldViolations: [violation]
+    )
   }
 
   /// An ``Code/invalidArgument`` error naming several fields, or `nil` when there are none.

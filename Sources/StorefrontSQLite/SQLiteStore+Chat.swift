@@ -12,7 +12,7 @@ extension SQLiteStore: ChatStore {
           """,
         arguments: [
           record.room, record.sequence, record.sender, record.text, record.kind.rawValue,
-          record.sentTime.timeIntervalSince1970,
+          Self.databaseTime(record.sentTime),
         ]
       )
     }
@@ -47,7 +47,7 @@ extension SQLiteStore: ChatStore {
           text: row["text"],
           kind: ChatKind(rawValue: row["kind"]) ?? .message,
           sequence: row["sequence"],
-          sentTime: Date(timeIntervalSince1970: row["sent_time"])
+          sentTime: Self.date(fromDatabase: row["sent_time"])
         )
       }
     }

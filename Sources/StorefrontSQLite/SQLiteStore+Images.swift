@@ -5,7 +5,7 @@ public import StorefrontCore
 extension SQLiteStore: ImageStore {
   public func attach(_ images: [ImageRecord]) async throws {
     try await self.write { db in
-      let now = Date()
+      let now = Self.now()
       for image in images {
         try Self.attach(image, in: db, at: now)
       }

@@ -25,8 +25,8 @@ extension SQLiteStore: ProductStore {
         stock: row["stock"]
       ),
       imageIDs: imageIDs.map { $0.split(separator: ",").map(String.init) } ?? [],
-      createTime: Date(timeIntervalSince1970: row["create_time"]),
-      updateTime: Date(timeIntervalSince1970: row["update_time"]),
+      createTime: Self.date(fromDatabase: row["create_time"]),
+      updateTime: Self.date(fromDatabase: row["update_time"]),
       etag: row["etag"]
     )
   }
@@ -45,7 +45,7 @@ extension SQLiteStore: ProductStore {
   static func touch(_ db: Database, id: String, at now: Date) throws {
     try db.execute(
       sql: "UPDATE product SET etag = ?, update_time = ? WHERE id = ?",
-      arguments: [Identifier.makeETag(), now.timeIntervalSince1970, id]
+      arguments: [Identifier.makeETag(), Self.databaseTime(now), id]
     )
   }
 
@@ -90,7 +90,7 @@ extension SQLiteStore: ProductStore {
 
   public func insert(_ draft: ProductDraft) async throws -> Product {
     try draft.validate()
-    let now = Date()
+    let now = Self.now()
     let product = Product(
       id: Identifier.make(prefix: "p", now: now),
       draft: draft,
@@ -108,7 +108,7 @@ extension SQLiteStore: ProductStore {
     for draft in drafts { try draft.validate() }
     return try await self.write { db in
       for draft in drafts {
-        let now = Date()
+        let now = Self.now()
         try Self.insert(
           Product(
             id: Identifier.make(prefix: "p", now: now),
@@ -134,8 +134,8 @@ extension SQLiteStore: ProductStore {
         """,
       arguments: [
         product.id, draft.sku, draft.name, draft.description, draft.category,
-        draft.priceCents, draft.currency, draft.stock, product.createTime.timeIntervalSince1970,
-        product.updateTime.timeIntervalSince1970, product.etag,
+        draft.priceCents, draft.currency, draft.stock, Self.databaseTime(product.createTime),
+        Self.databaseTime(product.updateTime), product.etag,
       ]
     )
   }
@@ -155,7 +155,7 @@ extension SQLiteStore: ProductStore {
           draft.currency, draft.stock, update.id,
         ]
       )
-      try Self.touch(db, id: update.id, at: Date())
+      try Self.touch(db, id: update.id, at: Self.now())
       return try Self.fetchProduct(db, id: update.id)
     }
   }

@@ -2,6 +2,7 @@ import GRDB
 
 extension SQLiteStore {
   /// The schema, one migration per change; never edit a migration that has shipped.
+  /// Times are whole microseconds since 1970.
   static var migrator: DatabaseMigrator {
     var migrator = DatabaseMigrator()
     migrator.registerMigration("v1") { db in
@@ -16,8 +17,8 @@ extension SQLiteStore {
             price_cents INTEGER NOT NULL CHECK (price_cents >= 0),
             currency TEXT NOT NULL,
             stock INTEGER NOT NULL CHECK (stock >= 0),
-            create_time REAL NOT NULL,
-            update_time REAL NOT NULL,
+            create_time INTEGER NOT NULL,
+            update_time INTEGER NOT NULL,
             etag TEXT NOT NULL
           );
           CREATE INDEX product_by_category ON product(category, id);
@@ -39,7 +40,7 @@ extension SQLiteStore {
             sender TEXT NOT NULL,
             text TEXT NOT NULL,
             kind INTEGER NOT NULL,
-            sent_time REAL NOT NULL,
+            sent_time INTEGER NOT NULL,
             PRIMARY KEY (room, sequence)
           ) WITHOUT ROWID;
           """

@@ -46,6 +46,22 @@ public final class SQLiteStore: Sendable {
     (String.fromDatabaseValue(values[0]) ?? "").lowercased()
   }
 
+  /// A time as stored: whole microseconds since 1970.
+  static func databaseTime(_ date: Date) -> Int64 {
+    Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+  }
+
+  /// A stored time as a date.
+  static func date(fromDatabase microseconds: Int64) -> Date {
+    Date(timeIntervalSince1970: Double(microseconds) / 1_000_000)
+  }
+
+  /// The current time, rounded as the database stores it, so that what a write returns
+  /// equals what a later read returns.
+  static func now() -> Date {
+    Self.date(fromDatabase: Self.databaseTime(Date()))
+  }
+
   /// Closes the database; later calls fail.
   public func close() throws {
     try self.pool.close()

@@ -1,0 +1,114 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import StorefrontAPI
+import StorefrontService
+import SwiftProtobuf
+import Synchronization
+
+typealias ProductClient = Storefront_V1_ProductService.Client<HTTP2ClientTransport.Posix>
+
+/// Runs a real Storefront server on 127.0.0.1 with a port the kernel picks and a fresh data
+/// directory, and a client connected to it over HTTP/2.
+enum TestServer {
+  static func with(
+    configure: (inout StorefrontServer.Configuration) -> Void = { _ in },
+    _ body: (ProductClient, StorefrontServer) async throws -> Void
+  ) async throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("storefront-tests-\(UUID().uuidString)", isDirectory: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    var configuration = StorefrontServer.Configuration(port: 0, dataDirectory: directory)
+    configure(&configuration)
+    let server = try await StorefrontServer(
+      configuration: configuration,
+      logger: Logger(label: "test") { _ in InMemoryLogHandler() }
+    )
+    try await withThrowingDiscardingTaskGroup { group in
+      group.addTask { try await server.run() }
+      do {
+        let port = try await server.listeningPort
+        try await withClient(port: port) { client in
+          try await body(client, server)
+        }
+      } catch {
+        server.beginShutdown()
+        throw error
+      }
+      server.beginShutdown()
+    }
+  }
+
+  static func withClient(
+    port: Int,
+    _ body: (ProductClient) async throws -> Void
+  ) async throws {
+    try await withGRPCClient(
+      transport: .http2NIOPosix(
+        target: .ipv4(address: "127.0.0.1", port: port),
+        transportSecurity: .plaintext
+      )
+    ) { client in
+      try await body(ProductClient(wrapping: client))
+    }
+  }
+}
+
+/// Keeps log entries in memory, so tests never bootstrap the logging system.
+struct InMemoryLogHandler: LogHandler {
+  final class Entries: Sendable {
+    let lines = Mutex<[String]>([])
+  }
+
+  let entries = Entries()
+  var metadata: Logger.Metadata = [:]
+  var logLevel: Logger.Level = .trace
+
+  subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    get { self.metadata[key] }
+    set { self.metadata[key] = newValue }
+  }
+
+  func log(event: LogEvent) {
+    self.entries.lines.withLock { $0.append("\(event.level) \(event.message)") }
+  }
+}
+
+/// Waits for `condition` to hold, checking every 20 ms for at most `seconds`.
+func eventually(
+  within seconds: Double = 5,
+  _ condition: () async throws -> Bool
+) async throws -> Bool {
+  let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+  while ContinuousClock.now < deadline {
+    if try await condition() { return true }
+    try await Task.sleep(for: .milliseconds(20))
+  }
+  return try await condition()
+}
+
+extension Storefront_V1_Product {
+  static func sample(
+    sku: String = "SKU-\(UUID().uuidString.prefix(8))",
+    name: String = "Sample",
+    category: String = "tests",
+    priceCents: Int64 = 1_000
+  ) -> Self {
+    .with {
+      $0.sku = sku
+      $0.name = name
+      $0.description_p = "A product made by a test."
+      $0.category = category
+      $0.priceCents = priceCents
+      $0.currency = "USD"
+      $0.stock = 5
+    }
+  }
+}
+
+extension ProductClient {
+  func create(_ product: Storefront_V1_Product = .sample()) async throws -> Storefront_V1_Product {
+    try await self.createProduct(.with { $0.product = product }).product
+  }
+}
