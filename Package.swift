@@ -19,7 +19,7 @@ let dependencies: [Package.Dependency] = [
   .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
   .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
   .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
-  .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+  .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
   .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
   .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
 ]

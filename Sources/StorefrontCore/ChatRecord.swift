@@ -51,6 +51,10 @@ public protocol ChatStore: Sendable {
 
   /// Up to `limit` of the newest messages of `room` with a sequence below `sequence`,
   /// oldest first.
-  func recentMessages(room: String, before sequence: Int64, limit: Int) async throws
+  func recentMessages(
+    room: String,
+    before sequence: Int64,
+    limit: Int
+  ) async throws
     -> [ChatRecord]
 }

@@ -8,16 +8,56 @@ public enum DemoCatalog {
   }
 
   private static let categories: [Category] = [
-    Category(name: "books", nouns: ["Novel", "Cookbook", "Atlas", "Field Guide", "Anthology"], priceRange: 599...4_999),
-    Category(name: "electronics", nouns: ["Headphones", "Speaker", "Charger", "Keyboard", "Monitor"], priceRange: 1_499...89_999),
-    Category(name: "kitchen", nouns: ["Skillet", "Kettle", "Knife Set", "Cutting Board", "Espresso Cup"], priceRange: 899...24_999),
-    Category(name: "garden", nouns: ["Trowel", "Planter", "Hose", "Pruner", "Seed Kit"], priceRange: 499...12_999),
-    Category(name: "toys", nouns: ["Puzzle", "Kite", "Building Set", "Plush Bear", "Yo-yo"], priceRange: 399...7_999),
-    Category(name: "sports", nouns: ["Yoga Mat", "Water Bottle", "Jump Rope", "Tennis Racket", "Helmet"], priceRange: 699...19_999),
-    Category(name: "clothing", nouns: ["T-Shirt", "Hoodie", "Scarf", "Rain Jacket", "Socks"], priceRange: 999...14_999),
-    Category(name: "beauty", nouns: ["Soap", "Face Cream", "Shampoo", "Lip Balm", "Hand Lotion"], priceRange: 299...5_999),
-    Category(name: "office", nouns: ["Notebook", "Fountain Pen", "Desk Lamp", "Stapler", "Planner"], priceRange: 249...9_999),
-    Category(name: "outdoors", nouns: ["Tent", "Lantern", "Sleeping Bag", "Compass", "Backpack"], priceRange: 1_299...39_999),
+    Category(
+      name: "books",
+      nouns: ["Novel", "Cookbook", "Atlas", "Field Guide", "Anthology"],
+      priceRange: 599 ... 4_999
+    ),
+    Category(
+      name: "electronics",
+      nouns: ["Headphones", "Speaker", "Charger", "Keyboard", "Monitor"],
+      priceRange: 1_499 ... 89_999
+    ),
+    Category(
+      name: "kitchen",
+      nouns: ["Skillet", "Kettle", "Knife Set", "Cutting Board", "Espresso Cup"],
+      priceRange: 899 ... 24_999
+    ),
+    Category(
+      name: "garden",
+      nouns: ["Trowel", "Planter", "Hose", "Pruner", "Seed Kit"],
+      priceRange: 499 ... 12_999
+    ),
+    Category(
+      name: "toys",
+      nouns: ["Puzzle", "Kite", "Building Set", "Plush Bear", "Yo-yo"],
+      priceRange: 399 ... 7_999
+    ),
+    Category(
+      name: "sports",
+      nouns: ["Yoga Mat", "Water Bottle", "Jump Rope", "Tennis Racket", "Helmet"],
+      priceRange: 699 ... 19_999
+    ),
+    Category(
+      name: "clothing",
+      nouns: ["T-Shirt", "Hoodie", "Scarf", "Rain Jacket", "Socks"],
+      priceRange: 999 ... 14_999
+    ),
+    Category(
+      name: "beauty",
+      nouns: ["Soap", "Face Cream", "Shampoo", "Lip Balm", "Hand Lotion"],
+      priceRange: 299 ... 5_999
+    ),
+    Category(
+      name: "office",
+      nouns: ["Notebook", "Fountain Pen", "Desk Lamp", "Stapler", "Planner"],
+      priceRange: 249 ... 9_999
+    ),
+    Category(
+      name: "outdoors",
+      nouns: ["Tent", "Lantern", "Sleeping Bag", "Compass", "Backpack"],
+      priceRange: 1_299 ... 39_999
+    ),
   ]
 
   private static let adjectives = [
@@ -52,7 +92,7 @@ public enum DemoCatalog {
 
   /// The first `count` products of the demo catalogue.
   public static func products(count: Int) -> some Sequence<ProductDraft> {
-    (0..<max(0, count)).lazy.map { Self.product(at: $0) }
+    (0 ..< max(0, count)).lazy.map { Self.product(at: $0) }
   }
 }
 

@@ -18,7 +18,7 @@ public enum Identifier {
       bytes.append(Self.alphabet[Int((millis >> UInt64(shift)) & 31)])
     }
     // 80 random bits as 16 characters.
-    for index in 0..<16 {
+    for index in 0 ..< 16 {
       let bit = 79 - index * 5 - 4
       let value: UInt64
       if bit >= 64 {

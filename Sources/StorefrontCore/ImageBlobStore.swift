@@ -73,12 +73,21 @@ public struct ImageBlobStore: Sendable {
   public func removeLeftovers(keeping referenced: Set<String>) -> Int {
     let manager = FileManager.default
     var removed = 0
-    for url in (try? manager.contentsOfDirectory(at: self.stagingDirectory, includingPropertiesForKeys: nil)) ?? [] {
+    for url
+      in (try? manager.contentsOfDirectory(
+        at: self.stagingDirectory,
+        includingPropertiesForKeys: nil
+      )) ?? []
+    {
       if (try? manager.removeItem(at: url)) != nil { removed += 1 }
     }
-    let shards = (try? manager.contentsOfDirectory(at: self.blobsDirectory, includingPropertiesForKeys: nil)) ?? []
+    let shards =
+      (try? manager.contentsOfDirectory(at: self.blobsDirectory, includingPropertiesForKeys: nil))
+      ?? []
     for shard in shards {
-      for url in (try? manager.contentsOfDirectory(at: shard, includingPropertiesForKeys: nil)) ?? [] {
+      for url in (try? manager.contentsOfDirectory(at: shard, includingPropertiesForKeys: nil))
+        ?? []
+      {
         if !referenced.contains(url.lastPathComponent), (try? manager.removeItem(at: url)) != nil {
           removed += 1
         }

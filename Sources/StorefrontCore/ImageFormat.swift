@@ -24,7 +24,7 @@ public enum ImageFormat: String, CaseIterable, Sendable {
     let bytes = Array(prefix.prefix(Self.sniffLength))
     func starts(_ signature: [UInt8], at offset: Int = 0) -> Bool {
       bytes.count >= offset + signature.count
-        && Array(bytes[offset..<offset + signature.count]) == signature
+        && Array(bytes[offset ..< offset + signature.count]) == signature
     }
     if starts([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
       self = .png
@@ -47,6 +47,6 @@ extension String {
       return ""
     }
     let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
-    return Substring(scalars[first...last])
+    return Substring(scalars[first ... last])
   }
 }

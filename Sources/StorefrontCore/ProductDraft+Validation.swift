@@ -12,8 +12,9 @@ extension ProductDraft {
   ///
   /// - Parameter fields: the fields to check; all by default.
   /// - Throws: ``StorefrontError`` with code `invalidArgument` and one violation per bad field.
-  public func validate(fields: Set<ProductField> = Set(ProductField.allCases)) throws(StorefrontError)
-  {
+  public func validate(
+    fields: Set<ProductField> = Set(ProductField.allCases)
+  ) throws(StorefrontError) {
     var violations: [StorefrontError.FieldViolation] = []
     func check(_ field: ProductField, _ problem: String?) {
       if fields.contains(field), let problem {
@@ -45,7 +46,7 @@ extension ProductDraft {
     }
     let allowed = sku.unicodeScalars.allSatisfy { scalar in
       switch scalar {
-      case "A"..."Z", "a"..."z", "0"..."9", ".", "_", "-": true
+      case "A" ... "Z", "a" ... "z", "0" ... "9", ".", "_", "-": true
       default: false
       }
     }
@@ -60,7 +61,9 @@ extension ProductDraft {
     if count > maximum {
       return "must be at most \(maximum) characters"
     }
-    if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) {
+    if text.unicodeScalars.contains(where: {
+      $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t"
+    }) {
       return "must not contain control characters"
     }
     return nil
@@ -68,7 +71,7 @@ extension ProductDraft {
 
   private static func problem(withCurrency currency: String) -> String? {
     let scalars = currency.unicodeScalars
-    let valid = scalars.count == 3 && scalars.allSatisfy { ("A"..."Z").contains($0) }
+    let valid = scalars.count == 3 && scalars.allSatisfy { ("A" ... "Z").contains($0) }
     return valid ? nil : "must be an ISO 4217 code of three upper-case letters, e.g. USD"
   }
 }

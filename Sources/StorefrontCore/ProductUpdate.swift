@@ -41,7 +41,8 @@ public struct ProductUpdate: Sendable {
     if let expected, expected != product.etag {
       throw StorefrontError(
         code: .aborted,
-        message: "etag '\(expected)' is stale: product '\(product.id)' has changed since it was read"
+        message:
+          "etag '\(expected)' is stale: product '\(product.id)' has changed since it was read"
       )
     }
   }

@@ -28,7 +28,11 @@ extension SQLiteStore: ChatStore {
     }
   }
 
-  public func recentMessages(room: String, before sequence: Int64, limit: Int) async throws
+  public func recentMessages(
+    room: String,
+    before sequence: Int64,
+    limit: Int
+  ) async throws
     -> [ChatRecord]
   {
     try await self.read { db in

@@ -13,18 +13,18 @@ extension SQLiteStore: ImageStore {
   }
 
   private static func attach(_ image: ImageRecord, in db: Database, at now: Date) throws {
-      _ = try Self.fetchProduct(db, id: image.productID)
-      try db.execute(
-        sql: """
-          INSERT INTO image (id, product_id, filename, content_type, size_bytes, sha256)
-          VALUES (?, ?, ?, ?, ?, ?)
-          """,
-        arguments: [
-          image.id, image.productID, image.filename, image.contentType, image.sizeBytes,
-          image.sha256,
-        ]
-      )
-      try Self.touch(db, id: image.productID, at: now)
+    _ = try Self.fetchProduct(db, id: image.productID)
+    try db.execute(
+      sql: """
+        INSERT INTO image (id, product_id, filename, content_type, size_bytes, sha256)
+        VALUES (?, ?, ?, ?, ?, ?)
+        """,
+      arguments: [
+        image.id, image.productID, image.filename, image.contentType, image.sizeBytes,
+        image.sha256,
+      ]
+    )
+    try Self.touch(db, id: image.productID, at: now)
   }
 
   public func image(id: String) async throws -> ImageRecord {

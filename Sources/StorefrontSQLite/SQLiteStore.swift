@@ -99,7 +99,11 @@ public final class SQLiteStore: Sendable {
     }
     switch error.resultCode {
     case .SQLITE_FULL:
-      return StorefrontError(code: .resourceExhausted, message: "the server's disk is full", cause: error)
+      return StorefrontError(
+        code: .resourceExhausted,
+        message: "the server's disk is full",
+        cause: error
+      )
     case .SQLITE_READONLY, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_CANTOPEN:
       return StorefrontError(code: .unavailable, message: "the store is unavailable", cause: error)
     default:

@@ -92,7 +92,9 @@ extension ProductService {
       )
     }
     guard metadata.filename.utf8.count <= 255,
-      !metadata.filename.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+      !metadata.filename.unicodeScalars.contains(where: {
+        $0.properties.generalCategory == .control
+      })
     else {
       throw StorefrontError.invalidArgument(
         field: "metadata.filename",
@@ -125,7 +127,10 @@ extension ProductService {
   /// Finishes an image: checks its type and checksum and fills in size and hash.
   private static func verify(_ image: PendingImage) throws -> PendingImage {
     guard image.staged.sizeBytes > 0 else {
-      throw StorefrontError.invalidArgument(field: "chunk", "image '\(image.record.filename)' is empty")
+      throw StorefrontError.invalidArgument(
+        field: "chunk",
+        "image '\(image.record.filename)' is empty"
+      )
     }
     try Self.checkFormat(of: image)
     let digest = try image.staged.digest()
@@ -152,6 +157,6 @@ extension ProductService {
 
   private static func isSHA256Hex(_ text: String) -> Bool {
     text.utf8.count == 64
-      && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+      && text.utf8.allSatisfy { (48 ... 57).contains($0) || (97 ... 102).contains($0) }
   }
 }

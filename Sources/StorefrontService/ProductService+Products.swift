@@ -10,7 +10,9 @@ extension ProductService {
   )
 
   /// GetProduct. Errors: INVALID_ARGUMENT (empty id), NOT_FOUND.
-  func getProduct(_ request: Storefront_V1_ProductRequest) async throws
+  func getProduct(
+    _ request: Storefront_V1_ProductRequest
+  ) async throws
     -> Storefront_V1_ProductResponse
   {
     let id = try Self.requireID(request.id, field: "id")
@@ -18,7 +20,9 @@ extension ProductService {
   }
 
   /// CreateProduct. Errors: INVALID_ARGUMENT, ALREADY_EXISTS (sku).
-  func createProduct(_ request: Storefront_V1_CreateProductRequest) async throws
+  func createProduct(
+    _ request: Storefront_V1_CreateProductRequest
+  ) async throws
     -> Storefront_V1_ProductResponse
   {
     let draft = request.product.draft
@@ -31,7 +35,9 @@ extension ProductService {
   }
 
   /// UpdateProduct. Errors: INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS (sku), ABORTED (etag).
-  func updateProduct(_ request: Storefront_V1_UpdateProductRequest) async throws
+  func updateProduct(
+    _ request: Storefront_V1_UpdateProductRequest
+  ) async throws
     -> Storefront_V1_ProductResponse
   {
     let id = try Self.requireID(request.product.id, field: "product.id")
@@ -63,7 +69,9 @@ extension ProductService {
   }
 
   /// DeleteProduct. Errors: INVALID_ARGUMENT, NOT_FOUND, ABORTED (etag).
-  func deleteProduct(_ request: Storefront_V1_DeleteProductRequest) async throws
+  func deleteProduct(
+    _ request: Storefront_V1_DeleteProductRequest
+  ) async throws
     -> Storefront_V1_DeleteProductResponse
   {
     let id = try Self.requireID(request.id, field: "id")

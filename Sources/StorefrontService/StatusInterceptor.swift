@@ -19,11 +19,13 @@ public struct StatusInterceptor: ServerInterceptor {
   public func intercept<Input: Sendable, Output: Sendable>(
     request: StreamingServerRequest<Input>,
     context: ServerContext,
-    next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws ->
+    next:
+      @Sendable (StreamingServerRequest<Input>, ServerContext) async throws ->
       StreamingServerResponse<Output>
   ) async throws -> StreamingServerResponse<Output> {
     let clientID = request.metadata[stringValues: Self.requestIDKey].first { _ in true }
-    let requestID = clientID.flatMap { $0.utf8.count <= 128 ? $0 : nil } ?? Identifier.make(prefix: "req")
+    let requestID =
+      clientID.flatMap { $0.utf8.count <= 128 ? $0 : nil } ?? Identifier.make(prefix: "req")
     let logger = self.logger(requestID: requestID, context: context)
     let start = ContinuousClock.now
     let finish: @Sendable (RPCError?) -> Void = { error in

@@ -73,7 +73,11 @@ public final class StorefrontServer: Service, Sendable {
       logger.notice("removed leftovers of interrupted uploads", metadata: ["files": "\(removed)"])
     }
     if configuration.demoCatalogSize > 0 {
-      try await Self.fillDemoCatalog(self.store, count: configuration.demoCatalogSize, logger: logger)
+      try await Self.fillDemoCatalog(
+        self.store,
+        count: configuration.demoCatalogSize,
+        logger: logger
+      )
     }
     self.chat = ChatHub(store: self.store, limits: configuration.chat)
     let service = ProductService(
@@ -98,7 +102,8 @@ public final class StorefrontServer: Service, Sendable {
     )
   }
 
-  private static func fillDemoCatalog(_ store: SQLiteStore, count: Int, logger: Logger) async throws {
+  private static func fillDemoCatalog(_ store: SQLiteStore, count: Int, logger: Logger) async throws
+  {
     guard try await store.productCount() == 0 else {
       logger.info("catalogue is not empty; --demo-catalog does nothing")
       return
@@ -106,7 +111,7 @@ public final class StorefrontServer: Service, Sendable {
     var index = 0
     while index < count {
       let end = min(count, index + 1_000)
-      _ = try await store.insert(contentsOf: (index..<end).map(DemoCatalog.product(at:)))
+      _ = try await store.insert(contentsOf: (index ..< end).map(DemoCatalog.product(at:)))
       index = end
     }
     logger.info("filled the demo catalogue", metadata: ["products": "\(count)"])

@@ -41,7 +41,7 @@ struct ClientOptions: ParsableArguments {
   private func hostAndPort() throws -> (String, Int) {
     guard let colon = self.server.lastIndex(of: ":"),
       let port = Int(self.server[self.server.index(after: colon)...]),
-      (1...65535).contains(port)
+      (1 ... 65535).contains(port)
     else {
       throw ValidationError("--server must be host:port, e.g. 127.0.0.1:50051")
     }

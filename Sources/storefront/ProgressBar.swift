@@ -22,7 +22,10 @@ final class ProgressBar: Sendable {
       let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
       return String(
         format: "\r[%@] %3d%%  %.1f / %.1f MiB",
-        bar, percent, Double(state.bytes) / 1_048_576, Double(self.total) / 1_048_576
+        bar,
+        percent,
+        Double(state.bytes) / 1_048_576,
+        Double(self.total) / 1_048_576
       )
     }
     if let line {

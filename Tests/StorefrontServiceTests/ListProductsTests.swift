@@ -6,8 +6,8 @@ import StorefrontAPI
 import StorefrontCore
 import StorefrontSQLite
 import StorefrontService
-import Synchronization
 import SwiftProtobuf
+import Synchronization
 import Testing
 
 @Suite("ListProducts over HTTP/2")
@@ -25,9 +25,12 @@ struct ListProductsTests {
 
   @Test("streams every match in id order; page_size and after_id resume exactly")
   func pagination() async throws {
-    try await TestServer.with(configure: { $0.service.listBatchSize = 4 }) { client, _ in
+    let smallBatches: (inout StorefrontServer.Configuration) -> Void = {
+      $0.service.listBatchSize = 4
+    }
+    try await TestServer.with(configure: smallBatches) { client, _ in
       var ids: [String] = []
-      for index in 0..<23 {
+      for index in 0 ..< 23 {
         ids.append(try await client.create(.sample(name: "Item \(index)", category: "paged")).id)
       }
       _ = try await client.create(.sample(category: "other"))
@@ -37,11 +40,14 @@ struct ListProductsTests {
       var walked: [String] = []
       var after = ""
       while true {
-        let page = try await self.listAll(client, .with {
-          $0.category = "paged"
-          $0.pageSize = 5
-          $0.afterID = after
-        })
+        let page = try await self.listAll(
+          client,
+          .with {
+            $0.category = "paged"
+            $0.pageSize = 5
+            $0.afterID = after
+          }
+        )
         #expect(page.count <= 5)
         walked += page.map(\.id)
         guard page.count == 5, let last = page.last else { break }
@@ -54,25 +60,38 @@ struct ListProductsTests {
   @Test("filters by category, case-insensitive query and inclusive price bounds")
   func filters() async throws {
     try await TestServer.with { client, _ in
-      _ = try await client.create(.sample(name: "Blue Kettle", category: "kitchen", priceCents: 500))
+      _ = try await client.create(
+        .sample(name: "Blue Kettle", category: "kitchen", priceCents: 500)
+      )
       _ = try await client.create(.sample(name: "Red kettle", category: "kitchen", priceCents: 900))
       _ = try await client.create(.sample(name: "Green Mug", category: "kitchen", priceCents: 300))
-      _ = try await client.create(.sample(name: "Kettlebell", category: "sports", priceCents: 2_000))
-      let kettles = try await self.listAll(client, .with {
-        $0.category = "kitchen"
-        $0.query = "KETTLE"
-      })
+      _ = try await client.create(
+        .sample(name: "Kettlebell", category: "sports", priceCents: 2_000)
+      )
+      let kettles = try await self.listAll(
+        client,
+        .with {
+          $0.category = "kitchen"
+          $0.query = "KETTLE"
+        }
+      )
       #expect(Set(kettles.map(\.name)) == ["Blue Kettle", "Red kettle"])
-      let bounded = try await self.listAll(client, .with {
-        $0.minPriceCents = 300
-        $0.maxPriceCents = 500
-      })
+      let bounded = try await self.listAll(
+        client,
+        .with {
+          $0.minPriceCents = 300
+          $0.maxPriceCents = 500
+        }
+      )
       #expect(Set(bounded.map(\.name)) == ["Blue Kettle", "Green Mug"])
       let fields = try await expectRPCError(.invalidArgument) {
-        _ = try await self.listAll(client, .with {
-          $0.minPriceCents = 10
-          $0.maxPriceCents = 5
-        })
+        _ = try await self.listAll(
+          client,
+          .with {
+            $0.minPriceCents = 10
+            $0.maxPriceCents = 5
+          }
+        )
       }
       #expect(fields == ["max_price_cents"])
       try await expectRPCError(.invalidArgument) {
@@ -88,7 +107,7 @@ struct ListProductsTests {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let store = try SQLiteStore(path: directory.appendingPathComponent("db.sqlite").path)
-    _ = try await store.insert(contentsOf: (0..<20_000).map(DemoCatalog.product(at:)))
+    _ = try await store.insert(contentsOf: (0 ..< 20_000).map(DemoCatalog.product(at:)))
     let counting = CountingProductStore(base: store)
     let service = ProductService(
       products: counting,

@@ -45,7 +45,10 @@ struct ProductCRUDTests {
     ("product.stock", { $0.stock = -3 }),
   ]
 
-  @Test("create answers INVALID_ARGUMENT with a BadRequest naming the field", arguments: badProducts)
+  @Test(
+    "create answers INVALID_ARGUMENT with a BadRequest naming the field",
+    arguments: badProducts
+  )
   func createValidation(
     field: String,
     change: @Sendable (inout Storefront_V1_Product) -> Void
@@ -53,7 +56,9 @@ struct ProductCRUDTests {
     try await TestServer.with { client, server in
       var product = Storefront_V1_Product.sample()
       change(&product)
-      let fields = try await expectRPCError(.invalidArgument) { _ = try await client.create(product) }
+      let fields = try await expectRPCError(.invalidArgument) {
+        _ = try await client.create(product)
+      }
       #expect(fields == [field])
       #expect(try await server.store.productCount() == 0)
     }
@@ -63,7 +68,9 @@ struct ProductCRUDTests {
   func duplicateSKU() async throws {
     try await TestServer.with { client, _ in
       _ = try await client.create(.sample(sku: "DUP-1"))
-      try await expectRPCError(.alreadyExists) { _ = try await client.create(.sample(sku: "DUP-1")) }
+      try await expectRPCError(.alreadyExists) {
+        _ = try await client.create(.sample(sku: "DUP-1"))
+      }
     }
   }
 
@@ -144,15 +151,19 @@ struct ProductCRUDTests {
     try await TestServer.with { client, _ in
       let created = try await client.create()
       try await expectRPCError(.aborted) {
-        _ = try await client.deleteProduct(.with {
-          $0.id = created.id
-          $0.etag = "stale"
-        })
+        _ = try await client.deleteProduct(
+          .with {
+            $0.id = created.id
+            $0.etag = "stale"
+          }
+        )
       }
-      _ = try await client.deleteProduct(.with {
-        $0.id = created.id
-        $0.etag = created.etag
-      })
+      _ = try await client.deleteProduct(
+        .with {
+          $0.id = created.id
+          $0.etag = created.etag
+        }
+      )
       try await expectRPCError(.notFound) {
         _ = try await client.getProduct(.with { $0.id = created.id })
       }

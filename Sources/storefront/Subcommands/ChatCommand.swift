@@ -24,17 +24,21 @@ struct ChatCommand: AsyncParsableCommand {
     let options = self.options
     try await self.options.withClient { client in
       try await client.chat { writer in
-        try await writer.write(.with {
-          $0.kind = .join
-          $0.room = room
-          $0.sender = name
-        })
-        for await line in StandardInputLines.stream() {
-          try await writer.write(.with {
-            $0.kind = .message
+        try await writer.write(
+          .with {
+            $0.kind = .join
             $0.room = room
-            $0.text = line
-          })
+            $0.sender = name
+          }
+        )
+        for await line in StandardInputLines.stream() {
+          try await writer.write(
+            .with {
+              $0.kind = .message
+              $0.room = room
+              $0.text = line
+            }
+          )
         }
         try await writer.write(.with { $0.kind = .leave })
       } onResponse: { response in

@@ -56,8 +56,10 @@ struct UploadFile: Sendable {
 
   init(path: String) throws {
     self.path = path
-    let types = ["png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
-                 "webp": "image/webp", "gif": "image/gif"]
+    let types = [
+      "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
+      "webp": "image/webp", "gif": "image/gif",
+    ]
     let suffix = URL(fileURLWithPath: path).pathExtension.lowercased()
     guard let type = types[suffix] else {
       throw ValidationError("\(path): not a .png, .jpg, .jpeg, .webp or .gif file")

@@ -4,7 +4,10 @@ import StorefrontAPI
 import SwiftProtobuf
 
 struct ProductGet: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "get", abstract: "Shows one product.")
+  static let configuration = CommandConfiguration(
+    commandName: "get",
+    abstract: "Shows one product."
+  )
 
   @Argument(help: "The product's id.")
   var id: String

@@ -29,7 +29,11 @@ struct ProductFieldOptions: ParsableArguments {
   /// Writes the given fields into `product` and returns their API paths.
   func apply(to product: inout Storefront_V1_Product) -> [String] {
     var paths: [String] = []
-    func set<Value>(_ value: Value?, _ path: String, _ write: (inout Storefront_V1_Product, Value) -> Void) {
+    func set<Value>(
+      _ value: Value?,
+      _ path: String,
+      _ write: (inout Storefront_V1_Product, Value) -> Void
+    ) {
       guard let value else { return }
       write(&product, value)
       paths.append(path)
@@ -46,7 +50,10 @@ struct ProductFieldOptions: ParsableArguments {
 }
 
 struct ProductCreate: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "create", abstract: "Creates a product.")
+  static let configuration = CommandConfiguration(
+    commandName: "create",
+    abstract: "Creates a product."
+  )
 
   @OptionGroup var fields: ProductFieldOptions
   @OptionGroup var options: ClientOptions
@@ -98,7 +105,10 @@ struct ProductUpdate: AsyncParsableCommand {
 }
 
 struct ProductDelete: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "delete", abstract: "Deletes a product.")
+  static let configuration = CommandConfiguration(
+    commandName: "delete",
+    abstract: "Deletes a product."
+  )
 
   @Argument(help: "The product's id.")
   var id: String

@@ -1,11 +1,11 @@
 import ArgumentParser
-import GRPCCore
 import Foundation
+import GRPCCore
 import Logging
 import ServiceLifecycle
-import UnixSignals
 import StorefrontCore
 import StorefrontService
+import UnixSignals
 
 struct Serve: AsyncParsableCommand {
   static let configuration = CommandConfiguration(

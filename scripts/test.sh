@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test: the Swift suites (unit, store and end-to-end over HTTP/2 on 127.0.0.1),
+# then the independent Python grpcio suite against the built server. Fails on any compiler
+# warning in the project's own code.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+swift build --build-tests 2>&1 | tee "$log"
+if grep -E "^$PWD/(Sources|Tests)/.*warning:" "$log"; then
+  echo "error: the build has warnings (above)" >&2
+  exit 1
+fi
+swift test --skip-build
+STOREFRONT_BIN="$PWD/.build/debug/storefront" scripts/python-tests.sh
