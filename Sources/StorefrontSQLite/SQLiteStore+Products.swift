@@ -56,29 +56,21 @@ extension SQLiteStore: ProductStore {
   public func products(matching filter: ProductFilter, limit: Int) async throws -> [Product] {
     var clauses: [String] = []
     var arguments: StatementArguments = []
-    if let afterID = filter.afterID {
-      clauses.append("id > ?")
-      arguments += [afterID]
+    func match(_ clause: String, _ values: StatementArguments) {
+      clauses.append(clause)
+      arguments += values
     }
-    if let category = filter.category {
-      clauses.append("category = ?")
-      arguments += [category]
-    }
+    if let afterID = filter.afterID { match("id > ?", [afterID]) }
+    if let category = filter.category { match("category = ?", [category]) }
     if let query = filter.query, !query.isEmpty {
       let folded = query.lowercased()
-      clauses.append(
-        "(instr(storefront_fold(name), ?) > 0 OR instr(storefront_fold(description), ?) > 0)"
+      match(
+        "(instr(storefront_fold(name), ?) > 0 OR instr(storefront_fold(description), ?) > 0)",
+        [folded, folded]
       )
-      arguments += [folded, folded]
     }
-    if let minimum = filter.minPriceCents {
-      clauses.append("price_cents >= ?")
-      arguments += [minimum]
-    }
-    if let maximum = filter.maxPriceCents {
-      clauses.append("price_cents <= ?")
-      arguments += [maximum]
-    }
+    if let minimum = filter.minPriceCents { match("price_cents >= ?", [minimum]) }
+    if let maximum = filter.maxPriceCents { match("price_cents <= ?", [maximum]) }
     let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
     arguments += [max(0, limit)]
     let sql = "SELECT \(Self.productColumns) FROM product \(whereClause) ORDER BY id LIMIT ?"
@@ -90,14 +82,7 @@ extension SQLiteStore: ProductStore {
 
   public func insert(_ draft: ProductDraft) async throws -> Product {
     try draft.validate()
-    let now = Self.now()
-    let product = Product(
-      id: Identifier.make(prefix: "p", now: now),
-      draft: draft,
-      createTime: now,
-      updateTime: now,
-      etag: Identifier.makeETag()
-    )
+    let product = Self.newProduct(draft)
     try await self.write { db in try Self.insert(product, into: db) }
     return product
   }
@@ -108,20 +93,22 @@ extension SQLiteStore: ProductStore {
     for draft in drafts { try draft.validate() }
     return try await self.write { db in
       for draft in drafts {
-        let now = Self.now()
-        try Self.insert(
-          Product(
-            id: Identifier.make(prefix: "p", now: now),
-            draft: draft,
-            createTime: now,
-            updateTime: now,
-            etag: Identifier.makeETag()
-          ),
-          into: db
-        )
+        try Self.insert(Self.newProduct(draft), into: db)
       }
       return drafts.count
     }
+  }
+
+  /// A new product with a fresh id and etag, created now.
+  private static func newProduct(_ draft: ProductDraft) -> Product {
+    let now = Self.now()
+    return Product(
+      id: Identifier.make(prefix: "p", now: now),
+      draft: draft,
+      createTime: now,
+      updateTime: now,
+      etag: Identifier.makeETag()
+    )
   }
 
   private static func insert(_ product: Product, into db: Database) throws {
