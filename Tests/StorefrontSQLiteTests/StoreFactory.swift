@@ -1,0 +1,38 @@
+import Foundation
+import StorefrontCore
+import StorefrontSQLite
+import Testing
+
+/// Opens an empty store of one implementation in a directory the test owns. The contract
+/// suite runs once per factory in ``all``: a new store implementation adds itself there.
+struct StoreFactory: Sendable, CustomTestStringConvertible {
+  /// A store and how to release it.
+  struct Opened: Sendable {
+    var store: any ProductStore & ImageStore & ChatStore
+    var close: @Sendable () throws -> Void
+  }
+
+  let name: String
+  let open: @Sendable (_ directory: URL) async throws -> Opened
+
+  var testDescription: String { self.name }
+
+  /// Runs `body` with a fresh, empty store, closed and deleted afterwards.
+  func withStore(
+    _ body: (any ProductStore & ImageStore & ChatStore) async throws -> Void
+  ) async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let opened = try await self.open(directory.url)
+    defer { try? opened.close() }
+    try await body(opened.store)
+  }
+
+  static let sqlite = StoreFactory(name: "SQLite") { directory in
+    let store = try SQLiteStore(path: directory.appendingPathComponent("storefront.sqlite").path)
+    return Opened(store: store, close: { try store.close() })
+  }
+
+  /// Every store implementation.
+  static let all: [StoreFactory] = [.sqlite]
+}
