@@ -15,11 +15,12 @@ public final class ChatHub: Sendable {
     var nextToDeliver: Int64
     /// Stored (or, as nil, failed) messages waiting for their turn.
     var pending: [Int64: ChatRecord?] = [:]
-
-    var isIdle: Bool { self.members.isEmpty && self.nextToDeliver == self.nextSequence }
   }
 
   private struct State {
+    /// Every room joined since start. A room stays when its last member leaves, so that its
+    /// sequence never restarts from a stale reading of the store; it is small, and there is
+    /// at most one per product.
     var rooms: [String: Room] = [:]
     var nextMemberID: UInt64 = 1
     var isShuttingDown = false
@@ -114,13 +115,14 @@ public final class ChatHub: Sendable {
       sequence: sequence,
       sentTime: now
     )
+    let stored: ChatRecord
     do {
-      try await self.store.append(record)
+      stored = try await self.store.append(record)
     } catch {
       self.deliver(nil, sequence: sequence, room: room)
       throw error
     }
-    self.deliver(record, sequence: sequence, room: room)
+    self.deliver(stored, sequence: sequence, room: room)
   }
 
   private func deliver(_ record: ChatRecord?, sequence: Int64, room: String) {
@@ -135,7 +137,7 @@ public final class ChatHub: Sendable {
           current.members[memberID] = nil
         }
       }
-      state.rooms[room] = current.isIdle ? nil : current
+      state.rooms[room] = current
     }
   }
 
@@ -156,7 +158,7 @@ public final class ChatHub: Sendable {
     self.state.withLock { state in
       guard var current = state.rooms[room] else { return false }
       let removed = current.members.removeValue(forKey: memberID) != nil
-      state.rooms[room] = current.isIdle ? nil : current
+      state.rooms[room] = current
       return removed
     }
   }
@@ -170,6 +172,17 @@ public final class ChatHub: Sendable {
       text: "\(membership.sender) left",
       kind: .leave
     )
+  }
+
+  /// Closes a room whose product is gone: every member's stream ends with a notice, and
+  /// messages in flight are dropped.
+  public func closeRoom(_ room: String, notice: String = "This product was deleted.") {
+    let outboxes = self.state.withLock { state in
+      state.rooms.removeValue(forKey: room).map { Array($0.members.values) } ?? []
+    }
+    for outbox in outboxes {
+      outbox.finish(.left, notice: .notice(room: room, notice))
+    }
   }
 
   /// Ends every member's stream with a notice and refuses new members.

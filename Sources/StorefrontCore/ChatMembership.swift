@@ -58,6 +58,8 @@ public final class ChatMembership: Sendable {
         "must be at most \(self.hub.limits.maxTextLength) characters"
       )
     }
+    // A member that has left or was dropped says nothing more.
+    guard self.outbox.ending == nil else { return }
     guard self.limiter.withLock({ $0.take() }) else {
       self.outbox.push(
         .notice(

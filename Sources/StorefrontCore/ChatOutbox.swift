@@ -5,7 +5,8 @@ import Synchronization
 ///
 /// The room pushes without waiting; the member's stream pulls. When a member falls so far
 /// behind that the queue is full, the queue drops what it holds, keeps one notice and ends:
-/// a slow member never makes the server's memory grow.
+/// a slow member never makes the server's memory grow. One task consumes an outbox: a second
+/// concurrent ``next()`` is not supported.
 public final class ChatOutbox: Sendable {
   /// Why an outbox ended.
   public enum Ending: Hashable, Sendable {

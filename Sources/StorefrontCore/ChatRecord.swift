@@ -44,7 +44,10 @@ public struct ChatRecord: Hashable, Sendable {
 /// Durable chat history.
 public protocol ChatStore: Sendable {
   /// Stores `record`; its sequence is unique in its room.
-  func append(_ record: ChatRecord) async throws
+  /// - Returns: the record as stored (times at the store's precision), which is what the room
+  ///   relays, so that live and history copies of a message are equal.
+  @discardableResult
+  func append(_ record: ChatRecord) async throws -> ChatRecord
 
   /// The highest sequence stored for `room`, or 0.
   func lastSequence(room: String) async throws -> Int64

@@ -10,7 +10,9 @@ public enum ImageFormat: String, CaseIterable, Sendable {
 
   /// The format of a declared content type, or nil when it is not one we accept.
   public init?(contentType: String) {
-    let base = contentType.split(separator: ";").first.map(String.init) ?? ""
+    let base =
+      contentType.split(separator: ";", omittingEmptySubsequences: false).first.map(String.init)
+      ?? ""
     let normalized = base.trimmingWhitespace().lowercased()
     if normalized == "image/jpg" {
       self = .jpeg

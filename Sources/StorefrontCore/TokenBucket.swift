@@ -14,10 +14,15 @@ struct TokenBucket {
 
   /// Takes a token if one is left.
   mutating func take(now: ContinuousClock.Instant = .now) -> Bool {
+    guard now > self.last else { return self.spend() }
     let elapsed = self.last.duration(to: now)
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     self.tokens = min(self.burst, self.tokens + seconds * self.ratePerSecond)
     self.last = now
+    return self.spend()
+  }
+
+  private mutating func spend() -> Bool {
     guard self.tokens >= 1 else { return false }
     self.tokens -= 1
     return true

@@ -3,7 +3,10 @@ import GRDB
 public import StorefrontCore
 
 extension SQLiteStore: ChatStore {
-  public func append(_ record: ChatRecord) async throws {
+  @discardableResult
+  public func append(_ record: ChatRecord) async throws -> ChatRecord {
+    var stored = record
+    stored.sentTime = Self.date(fromDatabase: Self.databaseTime(record.sentTime))
     try await self.write { db in
       try db.execute(
         sql: """
@@ -16,6 +19,7 @@ extension SQLiteStore: ChatStore {
         ]
       )
     }
+    return stored
   }
 
   public func lastSequence(room: String) async throws -> Int64 {

@@ -16,12 +16,13 @@ extension SQLiteStore: ImageStore {
     _ = try Self.fetchProduct(db, id: image.productID)
     try db.execute(
       sql: """
-        INSERT INTO image (id, product_id, filename, content_type, size_bytes, sha256)
-        VALUES (?, ?, ?, ?, ?, ?)
+        INSERT INTO image (id, product_id, filename, content_type, size_bytes, sha256, position)
+        VALUES (?, ?, ?, ?, ?, ?,
+          (SELECT COALESCE(MAX(position), 0) + 1 FROM image WHERE product_id = ?))
         """,
       arguments: [
         image.id, image.productID, image.filename, image.contentType, image.sizeBytes,
-        image.sha256,
+        image.sha256, image.productID,
       ]
     )
     try Self.touch(db, id: image.productID, at: now)

@@ -8,7 +8,7 @@ extension SQLiteStore: ProductStore {
     id, sku, name, description, category, price_cents, currency, stock, create_time,
     update_time, etag,
     (SELECT group_concat(i.id, ',') FROM (SELECT id FROM image WHERE product_id = product.id
-      ORDER BY id) AS i) AS image_ids
+      ORDER BY position) AS i) AS image_ids
     """
 
   static func product(from row: Row) -> Product {

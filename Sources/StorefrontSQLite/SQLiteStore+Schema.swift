@@ -29,9 +29,10 @@ extension SQLiteStore {
             filename TEXT NOT NULL,
             content_type TEXT NOT NULL,
             size_bytes INTEGER NOT NULL,
-            sha256 TEXT NOT NULL
+            sha256 TEXT NOT NULL,
+            position INTEGER NOT NULL
           );
-          CREATE INDEX image_by_product ON image(product_id, id);
+          CREATE UNIQUE INDEX image_by_product ON image(product_id, position);
           CREATE INDEX image_by_sha256 ON image(sha256);
 
           CREATE TABLE chat_message (

@@ -104,7 +104,8 @@ public final class SQLiteStore: Sendable {
         message: "the server's disk is full",
         cause: error
       )
-    case .SQLITE_READONLY, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_CANTOPEN:
+    case .SQLITE_READONLY, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_CANTOPEN,
+      .SQLITE_MISUSE:
       return StorefrontError(code: .unavailable, message: "the store is unavailable", cause: error)
     default:
       return StorefrontError(code: .internalError, message: "store failure", cause: error)

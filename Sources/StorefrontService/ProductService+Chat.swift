@@ -31,23 +31,38 @@ extension ProductService {
     let outbox = membership.outbox
     let reader = Handoff(messages)
     do {
-      try await withThrowingTaskGroup { group in
+      try await withThrowingTaskGroup(of: Side.self) { group in
         group.addTask {
           try await Self.relay(history: history, outbox: outbox, to: response)
+          return .relay
         }
         group.addTask {
           var messages = reader.take()
           try await self.read(&messages, for: membership)
+          return .reader
         }
-        // Either side ending ends the member: the reader by leaving, the writer by throwing.
-        try await group.next()
+        // Either side ending ends the member. When the reader ends (LEAVE, end of stream),
+        // leaving ends the outbox, and the relay sends what is queued, then returns. When the
+        // relay ends first (room closed, shutdown), the reader is stopped: the client may
+        // never send anything again.
+        let first = try await group.next()
         await self.chat.leave(membership)
-        try await group.next()
+        if first == .relay {
+          group.cancelAll()
+          _ = try? await group.next()
+        } else {
+          _ = try await group.next()
+        }
       }
     } catch {
       await self.chat.leave(membership)
       throw error
     }
+  }
+
+  /// The two tasks that serve a chat member.
+  private enum Side: Sendable {
+    case relay, reader
   }
 
   /// Writes the history, then the room's messages as they come, until the outbox ends.

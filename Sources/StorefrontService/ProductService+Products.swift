@@ -80,6 +80,7 @@ extension ProductService {
       expectedETag: request.etag.isEmpty ? nil : request.etag
     )
     self.blobs.remove(sha256: orphans)
+    self.chat.closeRoom(id)
     return Storefront_V1_DeleteProductResponse()
   }
 

@@ -83,6 +83,7 @@ struct ImageFormatTests {
     ("image/svg+xml", nil),
     ("image/pngx", nil),
     ("application/octet-stream", nil),
+    ("; image/png", nil),
   ]
 
   @Test("a declared content type maps to its format, or to nil", arguments: contentTypes)

@@ -57,4 +57,13 @@ struct TokenBucketTests {
     #expect(bucket.take(now: now) == true)
     #expect(bucket.take(now: now) == false)
   }
+
+  @Test("an instant earlier than the last one refills nothing and takes nothing extra")
+  func clockGoingBackwards() throws {
+    var bucket = TokenBucket(ratePerSecond: 1, burst: 2)
+    let later = ContinuousClock.now.advanced(by: .seconds(10))
+    #expect(bucket.take(now: later) == true)
+    #expect(bucket.take(now: later.advanced(by: .seconds(-5))) == true)
+    #expect(bucket.take(now: later.advanced(by: .seconds(-5))) == false)
+  }
 }

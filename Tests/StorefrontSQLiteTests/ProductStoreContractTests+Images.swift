@@ -44,13 +44,9 @@ extension ProductStoreContractTests {
         .sample(id: "img_a", productID: product.id, sha256: fakeSHA256("a")),
       ])
       let imageIDs = try await store.product(id: product.id).imageIDs
-      // Image ids made in the same millisecond do not sort by creation, so a store that
-      // orders by id can list an upload's images out of order.
-      await withKnownIssue("SQLiteStore lists image ids by id, not in the order of attach") {
-        #expect(imageIDs == ["img_b", "img_a"])
-      } when: {
-        factory.name == StoreFactory.sqlite.name
-      }
+      // Image ids made in the same millisecond do not sort by creation: the store must keep
+      // the order of attachment, not sort by id.
+      #expect(imageIDs == ["img_b", "img_a"])
     }
   }
 

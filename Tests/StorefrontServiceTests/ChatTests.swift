@@ -1,5 +1,7 @@
 import GRPCCore
 import StorefrontAPI
+import StorefrontCore
+import StorefrontService
 import SwiftProtobuf
 import Synchronization
 import Testing
@@ -91,6 +93,10 @@ struct ChatTests {
         let historyArrived = try await eventually { carol.texts.count == 10 }
         #expect(historyArrived)
         #expect(carol.texts == alice.texts)
+        // The history copy of a message equals the live copy, time included.
+        let live = alice.received.filter { $0.kind == .message }
+        let history = carol.received.filter { $0.kind == .message }
+        #expect(history == live)
         for member in [alice, bob, carol] { member.leave() }
       }
     }
@@ -155,6 +161,25 @@ struct ChatTests {
         }
         #expect(fields == (field.isEmpty ? [] : [field]))
       }
+    }
+  }
+
+  @Test("deleting a product closes its chat room with a notice")
+  func deleteClosesRoom() async throws {
+    try await TestServer.with { client, server in
+      let product = try await client.create()
+      let alice = ChatMember(name: "alice")
+      try await withThrowingDiscardingTaskGroup { group in
+        group.addTask { try await alice.run(client, room: product.id) }
+        let joined = try await eventually { server.chat.memberCount(room: product.id) == 1 }
+        #expect(joined)
+        _ = try await client.deleteProduct(.with { $0.id = product.id })
+        let told = try await eventually {
+          alice.received.last.map { $0.kind == .system && $0.text.contains("deleted") } ?? false
+        }
+        #expect(told)
+      }
+      #expect(server.chat.memberCount(room: product.id) == 0)
     }
   }
 }
