@@ -148,7 +148,10 @@ public final class ChatHub: Sendable {
     let wasMember = self.remove(memberID: membership.memberID, room: membership.room)
     membership.outbox.finish(.left)
     if announce, wasMember || membership.outbox.ending == .tooSlow {
-      try? await self.publishIfRoomExists(membership)
+      // Leaving is clean-up, and often runs in a task that is already cancelled (the client
+      // went away), where the store refuses to write. The notice gets a task of its own,
+      // which does not inherit that cancellation.
+      await Task { try? await self.publishIfRoomExists(membership) }.value
     }
   }
 

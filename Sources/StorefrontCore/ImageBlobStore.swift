@@ -8,6 +8,8 @@ public import Foundation
 public struct ImageBlobStore: Sendable {
   /// The root directory.
   public let root: URL
+  /// Serialises placing blobs with removing them.
+  private let gate = SerialGate()
 
   var blobsDirectory: URL { self.root.appendingPathComponent("blobs", isDirectory: true) }
   var stagingDirectory: URL { self.root.appendingPathComponent("staging", isDirectory: true) }
@@ -36,31 +38,104 @@ public struct ImageBlobStore: Sendable {
     return try StagedImage(url: url, maxBytes: maxBytes)
   }
 
-  /// Moves a finished upload into place under its hash. If the same content is already
-  /// stored, the staged copy is dropped.
-  /// - Throws: when the file cannot be synced or moved; the staged file is removed either way.
-  public func commit(_ staged: StagedImage) throws {
-    defer { staged.discard() }
-    let digest = try staged.finish()
-    let target = self.url(forSHA256: digest.sha256)
+  /// A finished upload, ready to move into place: synced, closed and hashed.
+  public struct Finished: Sendable {
+    let url: URL
+    /// The content's SHA-256, in lower-case hexadecimal.
+    public let sha256: String
+  }
+
+  /// Syncs and closes a staged upload so that it can be placed. The staged image still owns
+  /// the file: keep it alive until ``place(_:thenRecord:)`` returns, as dropping it deletes
+  /// the file.
+  /// - Throws: ``StorefrontError`` `unavailable` when the file cannot be synced.
+  public func finish(_ staged: StagedImage) throws -> Finished {
+    Finished(url: staged.url, sha256: try staged.finish().sha256)
+  }
+
+  /// Moves finished uploads into place under their hashes, then runs `record` to record
+  /// them, as one step: cancellation does not interrupt it, and it never interleaves with
+  /// ``removeUnreferenced(_:)``, so a blob found already in place cannot be deleted before
+  /// its new record exists. When a move or `record` fails, the blobs this call placed are
+  /// removed again and nothing is left behind.
+  /// - Returns: what `record` returns.
+  /// - Throws: ``StorefrontError`` `unavailable` when a file cannot be moved or synced;
+  ///   whatever `record` throws.
+  public func place<Result: Sendable>(
+    _ uploads: [Finished],
+    thenRecord record: @escaping @Sendable () async throws -> Result
+  ) async throws -> Result {
+    let blobs = self
+    return try await Task {
+      try await blobs.gate.run {
+        var placed: [String] = []
+        do {
+          for upload in uploads where try blobs.move(upload) {
+            placed.append(upload.sha256)
+          }
+          return try await record()
+        } catch {
+          blobs.remove(sha256: placed)
+          throw error
+        }
+      }
+    }.value
+  }
+
+  /// Runs `unreference`, which deletes records and returns the hashes no record references
+  /// any more, then deletes those files; serialised with ``place(_:thenRecord:)`` and not
+  /// interrupted by cancellation.
+  /// - Throws: whatever `unreference` throws; then no file is deleted.
+  public func removeUnreferenced(
+    _ unreference: @escaping @Sendable () async throws -> [String]
+  ) async throws {
+    let blobs = self
+    try await Task {
+      try await blobs.gate.run {
+        blobs.remove(sha256: try await unreference())
+      }
+    }.value
+  }
+
+  /// Moves one upload into place; false when the same content was already stored.
+  private func move(_ upload: Finished) throws -> Bool {
+    let target = self.url(forSHA256: upload.sha256)
     let manager = FileManager.default
     if manager.fileExists(atPath: target.path) {
-      return
+      unlink(upload.url.path)
+      return false
     }
     let shard = target.deletingLastPathComponent()
-    try manager.createDirectory(at: shard, withIntermediateDirectories: true)
-    if rename(staged.url.path, target.path) != 0 {
-      throw StorefrontError(
-        code: .unavailable,
-        message: "could not store the image",
-        cause: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+    if !manager.fileExists(atPath: shard.path) {
+      try Self.check(
+        (try? manager.createDirectory(at: shard, withIntermediateDirectories: true)) != nil,
+        "could not create the image directory"
       )
+      try Self.check(FileDescriptorSync.syncDirectory(at: self.blobsDirectory), "could not sync")
     }
-    FileDescriptorSync.syncDirectory(at: shard)
+    try Self.check(rename(upload.url.path, target.path) == 0, "could not store the image")
+    guard FileDescriptorSync.syncDirectory(at: shard) else {
+      unlink(target.path)
+      throw Self.unavailable("could not sync the image directory")
+    }
+    return true
+  }
+
+  private static func check(_ succeeded: Bool, _ message: String) throws(StorefrontError) {
+    if !succeeded { throw Self.unavailable(message) }
+  }
+
+  private static func unavailable(_ message: String) -> StorefrontError {
+    let code = errno
+    return StorefrontError(
+      code: code == ENOSPC ? .resourceExhausted : .unavailable,
+      message: code == ENOSPC ? "the server's disk is full" : message,
+      cause: POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+    )
   }
 
   /// Deletes the files of `hashes`.
-  public func remove(sha256 hashes: some Sequence<String>) {
+  func remove(sha256 hashes: some Sequence<String>) {
     for hash in hashes {
       try? FileManager.default.removeItem(at: self.url(forSHA256: hash))
     }

@@ -115,10 +115,11 @@ public final class StagedImage {
 
 enum FileDescriptorSync {
   /// Syncs a directory so that a rename into it survives a crash.
-  static func syncDirectory(at url: URL) {
+  /// - Returns: false when the directory cannot be opened or synced (`errno` says why).
+  static func syncDirectory(at url: URL) -> Bool {
     let descriptor = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard descriptor >= 0 else { return }
-    fsync(descriptor)
-    close(descriptor)
+    guard descriptor >= 0 else { return false }
+    defer { close(descriptor) }
+    return fsync(descriptor) == 0
   }
 }

@@ -3,17 +3,32 @@ import GRDB
 public import StorefrontCore
 
 extension SQLiteStore: ProductStore {
-  /// The columns of a product row, with its image ids folded into one.
+  /// The columns of a product row, with its image ids folded into one as
+  /// `position:id,position:id…`. SQLite before 3.44 leaves the order of `group_concat`
+  /// unspecified, so each id carries its position and ``product(from:)`` sorts.
   private static let productColumns = """
     id, sku, name, description, category, price_cents, currency, stock, create_time,
     update_time, etag,
-    (SELECT group_concat(i.id, ',') FROM (SELECT id FROM image WHERE product_id = product.id
-      ORDER BY position) AS i) AS image_ids
+    (SELECT group_concat(position || ':' || id, ',') FROM image
+      WHERE product_id = product.id) AS image_ids
     """
 
+  /// The image ids of a folded `image_ids` column, in position order.
+  static func imageIDs(folded: String?) -> [String] {
+    guard let folded else { return [] }
+    return folded.split(separator: ",")
+      .compactMap { entry -> (position: Int, id: String)? in
+        guard let colon = entry.firstIndex(of: ":"), let position = Int(entry[..<colon]) else {
+          return nil
+        }
+        return (position, String(entry[entry.index(after: colon)...]))
+      }
+      .sorted { $0.position < $1.position }
+      .map(\.id)
+  }
+
   static func product(from row: Row) -> Product {
-    let imageIDs: String? = row["image_ids"]
-    return Product(
+    Product(
       id: row["id"],
       draft: ProductDraft(
         sku: row["sku"],
@@ -24,7 +39,7 @@ extension SQLiteStore: ProductStore {
         currency: row["currency"],
         stock: row["stock"]
       ),
-      imageIDs: imageIDs.map { $0.split(separator: ",").map(String.init) } ?? [],
+      imageIDs: Self.imageIDs(folded: row["image_ids"]),
       createTime: Self.date(fromDatabase: row["create_time"]),
       updateTime: Self.date(fromDatabase: row["update_time"]),
       etag: row["etag"]

@@ -16,8 +16,9 @@ extension ProductService {
 
   /// UploadProductImages: each image goes to a temporary file, hashed as it arrives; when the
   /// stream ends well, the files move into place under their hashes and every image is
-  /// attached to its product in one transaction. On any error or cancellation nothing is
-  /// recorded and the temporary files are deleted.
+  /// attached to its product in one transaction. On any error or cancellation before that
+  /// step nothing is recorded and the temporary files are deleted; the step itself runs to
+  /// its end, all or nothing.
   ///
   /// Errors: INVALID_ARGUMENT (order, type, checksum, empty), NOT_FOUND (product),
   /// RESOURCE_EXHAUSTED (size or count), CANCELLED.
@@ -71,11 +72,12 @@ extension ProductService {
       throw StorefrontError.invalidArgument(field: "metadata", "the stream carried no image")
     }
     try Self.checkNotCancelled(context)
-    for image in finished {
-      try self.blobs.commit(image.staged)
-    }
+    let uploads = try finished.map { try self.blobs.finish($0.staged) }
     let records = finished.map(\.record)
-    _ = try await self.images.attach(records)
+    let images = self.images
+    // From here on the upload completes even if the client goes away now: the files and
+    // their records land together or not at all.
+    _ = try await self.blobs.place(uploads) { try await images.attach(records) }
     return Storefront_V1_UploadResponse.with {
       $0.images = records.map(Storefront_V1_UploadedImage.init)
       $0.totalBytes = records.reduce(0) { $0 + $1.sizeBytes }

@@ -75,11 +75,11 @@ extension ProductService {
     -> Storefront_V1_DeleteProductResponse
   {
     let id = try Self.requireID(request.id, field: "id")
-    let orphans = try await self.products.delete(
-      id: id,
-      expectedETag: request.etag.isEmpty ? nil : request.etag
-    )
-    self.blobs.remove(sha256: orphans)
+    let products = self.products
+    let etag = request.etag.isEmpty ? nil : request.etag
+    try await self.blobs.removeUnreferenced {
+      try await products.delete(id: id, expectedETag: etag)
+    }
     self.chat.closeRoom(id)
     return Storefront_V1_DeleteProductResponse()
   }

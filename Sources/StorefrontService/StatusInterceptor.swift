@@ -38,14 +38,19 @@ public struct StatusInterceptor: ServerInterceptor {
         ]
       )
     }
+    // Maps an error, tags it with the request id and logs the outcome.
+    let fail: @Sendable (any Error) -> RPCError = { error in
+      var mapped = StatusMapping.rpcError(for: error, logger: logger)
+      mapped.metadata.replaceOrAddString(requestID, forKey: Self.requestIDKey)
+      finish(mapped)
+      return mapped
+    }
 
     var response: StreamingServerResponse<Output>
     do {
       response = try await next(request, context)
     } catch {
-      let mapped = StatusMapping.rpcError(for: error, logger: logger)
-      finish(mapped)
-      return StreamingServerResponse(error: mapped)
+      return StreamingServerResponse(error: fail(error))
     }
     switch response.accepted {
     case .success(var contents):
@@ -56,18 +61,13 @@ public struct StatusInterceptor: ServerInterceptor {
           finish(nil)
           return trailers
         } catch {
-          let mapped = StatusMapping.rpcError(for: error, logger: logger)
-          finish(mapped)
-          throw mapped
+          throw fail(error)
         }
       }
       contents.metadata.addString(requestID, forKey: Self.requestIDKey)
       response.accepted = .success(contents)
-    case .failure(var error):
-      error = StatusMapping.rpcError(for: error, logger: logger)
-      error.metadata.addString(requestID, forKey: Self.requestIDKey)
-      finish(error)
-      response.accepted = .failure(error)
+    case .failure(let error):
+      response.accepted = .failure(fail(error))
     }
     return response
   }

@@ -8,14 +8,16 @@ struct StagedImageTests {
   static let abcdSHA256 = "88d4266fd4e6338d13b845fcf289579d209c897823b9217da3e161936f031589"
   static let emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-  /// Stages `text`, commits it and returns its hash.
-  static func store(_ text: String, in blobs: ImageBlobStore) throws -> String {
+  /// Stages `text`, places it and returns its hash.
+  static func store(_ text: String, in blobs: ImageBlobStore) async throws -> String {
     let staged = try blobs.stage(maxBytes: 1_024)
     try staged.append(text.utf8)
-    let sha256 = try staged.digest().sha256
-    try blobs.commit(staged)
-    return sha256
+    let finished = try blobs.finish(staged)
+    try await blobs.place([finished]) {}
+    return finished.sha256
   }
+
+  struct RecordFailed: Error {}
 
   static func fileExists(_ url: URL) -> Bool {
     FileManager.default.fileExists(atPath: url.path)
@@ -123,11 +125,11 @@ struct StagedImageTests {
   }
 
   @Test("commit moves the file under its hash and leaves the staging area empty")
-  func commitMovesFile() throws {
+  func commitMovesFile() async throws {
     let directory = try TemporaryDirectory()
     defer { directory.remove() }
     let blobs = try ImageBlobStore(root: directory.url)
-    let sha256 = try Self.store("abc", in: blobs)
+    let sha256 = try await Self.store("abc", in: blobs)
     #expect(sha256 == Self.abcSHA256)
     let url = blobs.url(forSHA256: sha256)
     #expect(url.path.hasSuffix("/blobs/ba/" + Self.abcSHA256))
@@ -136,12 +138,12 @@ struct StagedImageTests {
   }
 
   @Test("committing identical content twice keeps one file and no staged copy")
-  func commitTwice() throws {
+  func commitTwice() async throws {
     let directory = try TemporaryDirectory()
     defer { directory.remove() }
     let blobs = try ImageBlobStore(root: directory.url)
-    let first = try Self.store("abc", in: blobs)
-    let second = try Self.store("abc", in: blobs)
+    let first = try await Self.store("abc", in: blobs)
+    let second = try await Self.store("abc", in: blobs)
     #expect(first == second)
     let url = blobs.url(forSHA256: first)
     #expect(FileManager.default.contents(atPath: url.path) == Data("abc".utf8))
@@ -153,12 +155,12 @@ struct StagedImageTests {
   }
 
   @Test("removeLeftovers deletes staged files and unreferenced blobs, keeping referenced ones")
-  func removeLeftoversKeepsReferenced() throws {
+  func removeLeftoversKeepsReferenced() async throws {
     let directory = try TemporaryDirectory()
     defer { directory.remove() }
     let blobs = try ImageBlobStore(root: directory.url)
-    let kept = try Self.store("abc", in: blobs)
-    let dropped = try Self.store("def", in: blobs)
+    let kept = try await Self.store("abc", in: blobs)
+    let dropped = try await Self.store("def", in: blobs)
     let unfinished = try blobs.stage(maxBytes: 1_024)
     defer { unfinished.discard() }
     try unfinished.append("ghi".utf8)
@@ -172,24 +174,81 @@ struct StagedImageTests {
     #expect(blobs.stagedFiles().isEmpty)
   }
 
-  @Test("remove deletes the files of the given hashes and ignores unknown ones")
-  func removeByHash() throws {
+  @Test("removeUnreferenced deletes the files of the hashes it is given, ignoring unknown ones")
+  func removeUnreferencedDeletes() async throws {
     let directory = try TemporaryDirectory()
     defer { directory.remove() }
     let blobs = try ImageBlobStore(root: directory.url)
-    let first = try Self.store("abc", in: blobs)
-    let second = try Self.store("def", in: blobs)
-    blobs.remove(sha256: [first, Self.emptySHA256])
+    let first = try await Self.store("abc", in: blobs)
+    let second = try await Self.store("def", in: blobs)
+    try await blobs.removeUnreferenced { [first, Self.emptySHA256] }
     #expect(!Self.fileExists(blobs.url(forSHA256: first)))
     #expect(Self.fileExists(blobs.url(forSHA256: second)))
   }
 
+  @Test("removeUnreferenced deletes nothing when the records could not be deleted")
+  func removeUnreferencedFailing() async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let blobs = try ImageBlobStore(root: directory.url)
+    let sha256 = try await Self.store("abc", in: blobs)
+    await #expect(throws: RecordFailed.self) {
+      try await blobs.removeUnreferenced { throw RecordFailed() }
+    }
+    #expect(Self.fileExists(blobs.url(forSHA256: sha256)))
+  }
+
+  @Test("when recording fails, place removes the blobs it placed and keeps those already there")
+  func placeUndoesOnFailure() async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let blobs = try ImageBlobStore(root: directory.url)
+    let existing = try await Self.store("abc", in: blobs)
+    // The staged images own their files until they are placed: keep them alive.
+    let staged = try ["abc", "new"].map { text in
+      let image = try blobs.stage(maxBytes: 1_024)
+      try image.append(text.utf8)
+      return image
+    }
+    defer { staged.forEach { $0.discard() } }
+    let uploads = try staged.map { try blobs.finish($0) }
+    let placing = uploads
+    await #expect(throws: RecordFailed.self) {
+      try await blobs.place(placing) { throw RecordFailed() }
+    }
+    #expect(Self.fileExists(blobs.url(forSHA256: existing)))
+    #expect(!Self.fileExists(blobs.url(forSHA256: uploads[1].sha256)))
+    #expect(blobs.stagedFiles().isEmpty)
+  }
+
+  @Test("place runs to its end when the task that asked for it is cancelled")
+  func placeSurvivesCancellation() async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let blobs = try ImageBlobStore(root: directory.url)
+    let staged = try blobs.stage(maxBytes: 1_024)
+    try staged.append("abc".utf8)
+    let upload = try blobs.finish(staged)
+    let log = SharedLog()
+    let task = Task {
+      withUnsafeCurrentTask { $0?.cancel() }
+      try await blobs.place([upload]) {
+        // A cancelled recording step would throw here.
+        try await Task.sleep(for: .milliseconds(10))
+        log.append("recorded")
+      }
+    }
+    try await task.value
+    #expect(log.entries == ["recorded"])
+    #expect(Self.fileExists(blobs.url(forSHA256: upload.sha256)))
+  }
+
   @Test("opening a store creates its directories, and reopening keeps the blobs")
-  func reopenKeepsBlobs() throws {
+  func reopenKeepsBlobs() async throws {
     let directory = try TemporaryDirectory()
     defer { directory.remove() }
     let root = directory.url.appendingPathComponent("nested/images", isDirectory: true)
-    let sha256 = try Self.store("abc", in: try ImageBlobStore(root: root))
+    let sha256 = try await Self.store("abc", in: ImageBlobStore(root: root))
     let reopened = try ImageBlobStore(root: root)
     #expect(reopened.root == root)
     #expect(Self.fileExists(reopened.url(forSHA256: sha256)))

@@ -20,8 +20,12 @@ final class ChatMember: Sendable {
   }
 
   /// Joins `room` and runs the stream until ``leave()``.
-  func run(_ client: ProductClient, room: String) async throws {
-    try await client.chat { writer in
+  func run(
+    _ client: ProductClient,
+    room: String,
+    options: CallOptions = .defaults
+  ) async throws {
+    try await client.chat(options: options) { writer in
       try await writer.write(
         .with {
           $0.kind = .join

@@ -71,7 +71,11 @@ struct InMemoryLogHandler: LogHandler {
   }
 
   func log(event: LogEvent) {
-    self.entries.lines.withLock { $0.append("\(event.level) \(event.message)") }
+    let metadata = self.metadata.merging(event.metadata ?? [:]) { $1 }
+      .sorted { $0.key < $1.key }
+      .map { "\($0.key)=\($0.value)" }
+      .joined(separator: " ")
+    self.entries.lines.withLock { $0.append("\(event.level) \(event.message) \(metadata)") }
   }
 }
 

@@ -1,0 +1,159 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import StorefrontAPI
+import StorefrontCore
+import StorefrontSQLite
+import StorefrontService
+import SwiftProtobuf
+import Synchronization
+import Testing
+
+@Suite("Failures and cancellation over HTTP/2")
+struct FailureTests {
+  /// A store failure nobody planned for: its text must never reach a client.
+  struct DiskOnFire: Error, CustomStringConvertible {
+    var description: String { "secret-internal-detail: /var/db is on fire" }
+  }
+
+  /// The real store, except that reading one product fails with ``DiskOnFire``.
+  final class FailingReads: ProductStore {
+    let base: SQLiteStore
+
+    init(base: SQLiteStore) {
+      self.base = base
+    }
+
+    func product(id: String) async throws -> Product { throw DiskOnFire() }
+
+    func products(matching filter: ProductFilter, limit: Int) async throws -> [Product] {
+      try await self.base.products(matching: filter, limit: limit)
+    }
+
+    func insert(_ draft: ProductDraft) async throws -> Product { try await self.base.insert(draft) }
+
+    func update(_ update: ProductUpdate) async throws -> Product {
+      try await self.base.update(update)
+    }
+
+    func delete(id: String, expectedETag: String?) async throws -> [String] {
+      try await self.base.delete(id: id, expectedETag: expectedETag)
+    }
+
+    func productCount() async throws -> Int { try await self.base.productCount() }
+  }
+
+  @Test("an unexpected error answers a bare INTERNAL and is logged with its cause")
+  func unexpectedErrorIsInternal() async throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("storefront-failures-\(UUID().uuidString)", isDirectory: true)
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let store = try SQLiteStore(path: directory.appendingPathComponent("db.sqlite").path)
+    let log = InMemoryLogHandler()
+    let logger = Logger(label: "test") { _ in log }
+    let service = ProductService(
+      products: FailingReads(base: store),
+      images: store,
+      blobs: try ImageBlobStore(root: directory.appendingPathComponent("images")),
+      chat: ChatHub(store: store),
+      logger: logger
+    )
+    let transport = HTTP2ServerTransport.Posix(
+      address: .ipv4(host: "127.0.0.1", port: 0),
+      transportSecurity: .plaintext
+    )
+    let server = GRPCServer(
+      transport: transport,
+      services: [service],
+      interceptors: [StatusInterceptor(logger: logger)]
+    )
+    try await withThrowingDiscardingTaskGroup { group in
+      group.addTask { try await server.serve() }
+      let port = try #require(try await transport.listeningAddress.ipv4?.port)
+      try await TestServer.withClient(port: port) { client in
+        do {
+          _ = try await client.getProduct(.with { $0.id = "p_any" })
+          Issue.record("expected INTERNAL")
+        } catch let error as RPCError {
+          #expect(error.code == .internalError)
+          #expect(!error.message.contains("secret"))
+        }
+        // The server still answers.
+        _ = try await client.createProduct(.with { $0.product = .sample() })
+      }
+      server.beginGracefulShutdown()
+    }
+    let lines = log.entries.lines.withLock { $0 }
+    #expect(lines.contains { $0.hasPrefix("error") && $0.contains("secret-internal-detail") })
+  }
+
+  @Test("a chat member whose RPC is cancelled on the server leaves the room, announced")
+  func chatMemberLeavesOnCancellation() async throws {
+    try await TestServer.with { client, server in
+      let room = try await client.create().id
+      let stayer = ChatMember(name: "stayer")
+      let goner = ChatMember(name: "goner")
+      try await withThrowingDiscardingTaskGroup { group in
+        group.addTask { try await stayer.run(client, room: room) }
+        let joined = try await eventually { server.chat.memberCount(room: room) == 1 }
+        #expect(joined)
+        // The goner's deadline passes while its stream is open: the server cancels its RPC,
+        // so the leaving runs in a cancelled task (unlike a client that ends its stream).
+        var options = CallOptions.defaults
+        options.timeout = .milliseconds(300)
+        try await expectRPCError(.deadlineExceeded) {
+          try await goner.run(client, room: room, options: options)
+        }
+        let oneLeft = try await eventually { server.chat.memberCount(room: room) == 1 }
+        #expect(oneLeft)
+        let announced = try await eventually {
+          stayer.received.contains { $0.kind == .leave && $0.sender == "goner" }
+        }
+        #expect(announced)
+        #expect(stayer.received.contains { $0.kind == .join && $0.sender == "goner" })
+        stayer.leave()
+      }
+    }
+  }
+}
+
+@Suite("Request ids over HTTP/2")
+struct RequestIDTests {
+  /// The request ids in the trailers of a failed GetProduct.
+  private func requestIDs(
+    _ client: ProductClient,
+    id: String,
+    metadata: Metadata = [:]
+  ) async throws -> [String] {
+    do {
+      _ = try await client.getProduct(.with { $0.id = id }, metadata: metadata)
+      Issue.record("expected the call to fail")
+      return []
+    } catch let error as RPCError {
+      return Array(error.metadata[stringValues: StatusInterceptor.requestIDKey])
+    }
+  }
+
+  @Test("an error response carries the request id the client sent")
+  func errorCarriesClientRequestID() async throws {
+    try await TestServer.with { client, _ in
+      let ids = try await self.requestIDs(
+        client,
+        id: "p_missing",
+        metadata: ["x-request-id": "req-from-client-42"]
+      )
+      #expect(ids == ["req-from-client-42"])
+    }
+  }
+
+  @Test("an error response without a client request id gets a fresh one")
+  func errorGetsFreshRequestID() async throws {
+    try await TestServer.with { client, _ in
+      let ids = try await self.requestIDs(client, id: "")
+      #expect(ids.count == 1)
+      #expect(ids.first?.hasPrefix("req") == true)
+    }
+  }
+}
