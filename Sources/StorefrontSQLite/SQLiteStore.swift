@@ -87,11 +87,10 @@ public final class SQLiteStore: Sendable {
 
   static func translate(_ error: DatabaseError) -> StorefrontError {
     switch error.extendedResultCode {
-    case .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY:
+    case .SQLITE_CONSTRAINT_UNIQUE where error.message?.contains("product.sku") == true:
       return StorefrontError(
         code: .alreadyExists,
-        message: error.message?.contains("sku") == true
-          ? "a product with this sku already exists" : "the record already exists",
+        message: "a product with this sku already exists",
         cause: error
       )
     default:

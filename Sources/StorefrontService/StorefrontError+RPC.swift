@@ -29,8 +29,13 @@ enum StatusMapping {
         logger.error("internal error", metadata: ["error": "\(error)"])
         return RPCError(code: .internalError, message: "internal error")
       }
-      if code == .unavailable, let cause = error.cause {
-        logger.warning("store unavailable", metadata: ["error": "\(cause)"])
+      // Unavailable or exhausted with a cause is the server's trouble (disk full, store
+      // gone), not the client's: the operator hears of it.
+      if code == .unavailable || code == .resourceExhausted, let cause = error.cause {
+        logger.warning(
+          "\(error.message)",
+          metadata: ["code": "\(code)", "error": "\(String(reflecting: cause))"]
+        )
       }
       guard !error.fieldViolations.isEmpty else {
         return RPCError(code: code, message: error.message)
