@@ -24,4 +24,18 @@ public protocol ProductStore: Sendable {
 
   /// How many products there are.
   func productCount() async throws -> Int
+
+  /// Creates or updates products by sku, all in one transaction: a new sku creates a
+  /// product, a known one gets every field of its draft. The drafts must be valid.
+  /// - Returns: what happened to each draft, in order.
+  func upsert(_ drafts: [ProductDraft]) async throws -> [UpsertOutcome]
+}
+
+/// What an upsert did with one draft.
+public enum UpsertOutcome: Hashable, Sendable {
+  case created
+  /// At least one field changed.
+  case updated
+  /// The product already had exactly these fields; nothing was written.
+  case unchanged
 }

@@ -7,7 +7,7 @@ public struct StorefrontError: Error, Sendable, CustomStringConvertible {
   public struct Code: Hashable, Sendable, CustomStringConvertible {
     private enum Wrapped: String, Hashable, Sendable {
       case invalidArgument, notFound, alreadyExists, aborted, failedPrecondition
-      case resourceExhausted, unavailable, internalError
+      case resourceExhausted, unavailable, internalError, outOfRange
     }
 
     private let wrapped: Wrapped
@@ -32,6 +32,9 @@ public struct StorefrontError: Error, Sendable, CustomStringConvertible {
     public static let unavailable = Self(.unavailable)
     /// A bug or an unexpected failure; details go to the log only.
     public static let internalError = Self(.internalError)
+    /// A position past the end of what exists: a download offset, a change sequence that was
+    /// pruned or never handed out.
+    public static let outOfRange = Self(.outOfRange)
 
     public var description: String { self.wrapped.rawValue }
   }

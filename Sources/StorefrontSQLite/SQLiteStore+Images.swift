@@ -9,6 +9,11 @@ extension SQLiteStore: ImageStore {
       for image in images {
         try Self.attach(image, in: db, at: now)
       }
+      // One change per product, showing all of its new images.
+      var logged: Set<String> = []
+      for image in images where logged.insert(image.productID).inserted {
+        try Self.recordChange(.updated, of: image.productID, at: now, in: db)
+      }
     }
   }
 

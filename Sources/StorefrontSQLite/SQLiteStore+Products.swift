@@ -6,7 +6,7 @@ extension SQLiteStore: ProductStore {
   /// The columns of a product row, with its image ids folded into one as
   /// `position:id,position:id…`. SQLite before 3.44 leaves the order of `group_concat`
   /// unspecified, so each id carries its position and ``product(from:)`` sorts.
-  private static let productColumns = """
+  static let productColumns = """
     id, sku, name, description, category, price_cents, currency, stock, create_time,
     update_time, etag,
     (SELECT group_concat(position || ':' || id, ',') FROM image
@@ -114,6 +114,27 @@ extension SQLiteStore: ProductStore {
     }
   }
 
+  public func upsert(_ drafts: [ProductDraft]) async throws -> [UpsertOutcome] {
+    for draft in drafts { try draft.validate() }
+    return try await self.write { db in
+      try drafts.map { draft in
+        let existing = try String.fetchOne(
+          db,
+          sql: "SELECT id FROM product WHERE sku = ?",
+          arguments: [draft.sku]
+        )
+        guard let id = existing else {
+          try Self.insert(Self.newProduct(draft), into: db)
+          return .created
+        }
+        let current = try Self.fetchProduct(db, id: id)
+        guard current.draft != draft else { return .unchanged }
+        try Self.overwrite(id: id, from: current.draft, with: draft, in: db)
+        return .updated
+      }
+    }
+  }
+
   /// A new product with a fresh id and etag, created now.
   private static func newProduct(_ draft: ProductDraft) -> Product {
     let now = Self.now()
@@ -126,6 +147,7 @@ extension SQLiteStore: ProductStore {
     )
   }
 
+  /// Inserts a new product and logs its creation.
   private static func insert(_ product: Product, into db: Database) throws {
     let draft = product.draft
     try db.execute(
@@ -140,24 +162,43 @@ extension SQLiteStore: ProductStore {
         Self.databaseTime(product.updateTime), product.etag,
       ]
     )
+    try Self.recordChange(.created, of: product.id, at: product.updateTime, in: db)
+  }
+
+  /// Replaces a product's client-writable fields, touches it and logs the update.
+  private static func overwrite(
+    id: String,
+    from current: ProductDraft,
+    with draft: ProductDraft,
+    in db: Database
+  ) throws {
+    try db.execute(
+      sql: """
+        UPDATE product SET sku = ?, name = ?, description = ?, category = ?,
+          price_cents = ?, currency = ?, stock = ?
+        WHERE id = ?
+        """,
+      arguments: [
+        draft.sku, draft.name, draft.description, draft.category, draft.priceCents,
+        draft.currency, draft.stock, id,
+      ]
+    )
+    let now = Self.now()
+    try Self.touch(db, id: id, at: now)
+    try Self.recordChange(
+      .updated,
+      of: id,
+      previousCategory: current.category != draft.category ? current.category : nil,
+      at: now,
+      in: db
+    )
   }
 
   public func update(_ update: ProductUpdate) async throws -> Product {
     try await self.write { db in
       let current = try Self.fetchProduct(db, id: update.id)
       let draft = try update.apply(to: current)
-      try db.execute(
-        sql: """
-          UPDATE product SET sku = ?, name = ?, description = ?, category = ?,
-            price_cents = ?, currency = ?, stock = ?
-          WHERE id = ?
-          """,
-        arguments: [
-          draft.sku, draft.name, draft.description, draft.category, draft.priceCents,
-          draft.currency, draft.stock, update.id,
-        ]
-      )
-      try Self.touch(db, id: update.id, at: Self.now())
+      try Self.overwrite(id: update.id, from: current.draft, with: draft, in: db)
       return try Self.fetchProduct(db, id: update.id)
     }
   }
@@ -171,6 +212,7 @@ extension SQLiteStore: ProductStore {
         sql: "SELECT DISTINCT sha256 FROM image WHERE product_id = ?",
         arguments: [id]
       )
+      try Self.recordChange(.deleted, of: id, at: Self.now(), in: db)
       try db.execute(sql: "DELETE FROM chat_message WHERE room = ?", arguments: [id])
       try db.execute(sql: "DELETE FROM product WHERE id = ?", arguments: [id])
       return try hashes.filter { hash in

@@ -47,6 +47,37 @@ extension SQLiteStore {
           """
       )
     }
+    migrator.registerMigration("v2-change-log") { db in
+      // One row per committed product write, with the product as the write left it (the
+      // same columns as a product row, image ids folded as `position:id,...`).
+      try db.execute(
+        sql: """
+          CREATE TABLE product_change (
+            sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind INTEGER NOT NULL,
+            change_time INTEGER NOT NULL,
+            previous_category TEXT,
+            id TEXT NOT NULL,
+            sku TEXT NOT NULL,
+            name TEXT NOT NULL,
+            description TEXT NOT NULL,
+            category TEXT NOT NULL,
+            price_cents INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            stock INTEGER NOT NULL,
+            create_time INTEGER NOT NULL,
+            update_time INTEGER NOT NULL,
+            etag TEXT NOT NULL,
+            image_ids TEXT
+          );
+          CREATE TABLE product_change_state (
+            singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+            pruned_through INTEGER NOT NULL
+          );
+          INSERT INTO product_change_state (singleton, pruned_through) VALUES (1, 0);
+          """
+      )
+    }
     return migrator
   }
 }

@@ -1,6 +1,6 @@
 public import Foundation
 import GRDB
-import StorefrontCore
+public import StorefrontCore
 
 /// The embedded default store: products, images and chat history in one SQLite file (WAL
 /// mode, synchronous = FULL, so an acknowledged write survives a crash of the server or of
@@ -13,13 +13,24 @@ public final class SQLiteStore: Sendable {
     /// How long a write waits for a lock before failing.
     public var busyTimeout: TimeInterval
 
-    public init(maximumReaderCount: Int = 4, busyTimeout: TimeInterval = 5) {
+    /// How long the change log keeps changes.
+    public var changeRetention: ChangeRetention
+
+    public init(
+      maximumReaderCount: Int = 4,
+      busyTimeout: TimeInterval = 5,
+      changeRetention: ChangeRetention = ChangeRetention()
+    ) {
       self.maximumReaderCount = maximumReaderCount
       self.busyTimeout = busyTimeout
+      self.changeRetention = changeRetention
     }
   }
 
   let pool: DatabasePool
+  let changeRetention: ChangeRetention
+  /// Told of every commit that appended to the change log.
+  let changeSignal: ChangeSignal
   /// The database file.
   public let path: String
 
@@ -36,8 +47,11 @@ public final class SQLiteStore: Sendable {
       db.add(function: SQLiteStore.foldFunction)
     }
     self.path = path
-    self.pool = try DatabasePool(path: path, configuration: config)
-    try Self.migrator.migrate(self.pool)
+    self.changeRetention = configuration.changeRetention
+    let pool = try DatabasePool(path: path, configuration: config)
+    try Self.migrator.migrate(pool)
+    self.pool = pool
+    self.changeSignal = ChangeSignal(head: try pool.read(Self.changeHead))
   }
 
   /// Case folding for `query` matches, Unicode-aware (SQLite's own LOWER is ASCII-only).
@@ -68,9 +82,22 @@ public final class SQLiteStore: Sendable {
   }
 
   /// Runs `body` in a write transaction, translating SQLite's errors into domain errors.
+  /// When the transaction appended to the change log, it prunes the log as its retention
+  /// says, and after the commit it wakes the watchers.
   func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    let retention = self.changeRetention
     do {
-      return try await self.pool.write(body)
+      let (result, head) = try await self.pool.write { db in
+        let before = try Self.changeHead(db)
+        let result = try body(db)
+        let after = try Self.changeHead(db)
+        if after != before {
+          try Self.pruneChanges(db, head: after, before: before, retention: retention)
+        }
+        return (result, after)
+      }
+      self.changeSignal.advance(to: head)
+      return result
     } catch let error as DatabaseError {
       throw Self.translate(error)
     }

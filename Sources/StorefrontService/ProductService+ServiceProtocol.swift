@@ -67,4 +67,46 @@ extension ProductService: Storefront_V1_ProductService.SimpleServiceProtocol {
   ) async throws -> Storefront_V1_DeleteProductResponse {
     try await self.deleteProduct(request)
   }
+
+  /// Streams product changes; the response header `x-change-sequence` carries the head.
+  /// Errors: INVALID_ARGUMENT, OUT_OF_RANGE, RESOURCE_EXHAUSTED, CANCELLED.
+  public func watchProducts(
+    request: ServerRequest<Storefront_V1_WatchProductsRequest>,
+    context: ServerContext
+  ) async throws -> StreamingServerResponse<Storefront_V1_ProductChange> {
+    try await self.watchProducts(request.message, context: context)
+  }
+
+  /// The same stream as ``watchProducts(request:context:)`` without the response header;
+  /// the server calls that one, this is for direct callers of the simple protocol.
+  public func watchProducts(
+    request: Storefront_V1_WatchProductsRequest,
+    response: RPCWriter<Storefront_V1_ProductChange>,
+    context: ServerContext
+  ) async throws {
+    let answer = try await self.watchProducts(request, context: context)
+    _ = try await answer.accepted.get().producer(response)
+  }
+
+  /// Streams an image from `offset`.
+  /// Errors: INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE, CANCELLED.
+  public func downloadProductImage(
+    request: Storefront_V1_DownloadProductImageRequest,
+    response: RPCWriter<Storefront_V1_DownloadProductImageResponse>,
+    context: ServerContext
+  ) async throws {
+    try await context.cancellingWithRPC {
+      try await self.downloadProductImage(request, into: response)
+    }
+  }
+
+  /// Upserts products by sku in batches. Errors: UNAVAILABLE, RESOURCE_EXHAUSTED, CANCELLED.
+  public func importProducts(
+    request: RPCAsyncSequence<Storefront_V1_ImportProductsRequest, any Error>,
+    context: ServerContext
+  ) async throws -> Storefront_V1_ImportProductsResponse {
+    try await context.cancellingWithRPC {
+      try await self.importProducts(request)
+    }
+  }
 }

@@ -13,19 +13,32 @@ public struct ProductService: Sendable {
     public var maxImagesPerUpload: Int
     /// How many products ListProducts reads from the store at a time.
     public var listBatchSize: Int
+    /// How many changes WatchProducts reads from the change log at a time.
+    public var watchBatchSize: Int
+    /// The chunk size of a download that does not ask for one.
+    public var downloadChunkBytes: Int
+    /// How many products ImportProducts commits in one transaction.
+    public var importBatchSize: Int
 
     public init(
       maxImageBytes: Int64 = 20 * 1024 * 1024,
       maxImagesPerUpload: Int = 16,
-      listBatchSize: Int = 256
+      listBatchSize: Int = 256,
+      watchBatchSize: Int = 256,
+      downloadChunkBytes: Int = 64 * 1024,
+      importBatchSize: Int = 500
     ) {
       self.maxImageBytes = maxImageBytes
       self.maxImagesPerUpload = maxImagesPerUpload
       self.listBatchSize = listBatchSize
+      self.watchBatchSize = watchBatchSize
+      self.downloadChunkBytes = downloadChunkBytes
+      self.importBatchSize = importBatchSize
     }
   }
 
   let products: any ProductStore
+  let changes: any ProductChangeStore
   let images: any ImageStore
   let blobs: ImageBlobStore
   let chat: ChatHub
@@ -34,6 +47,7 @@ public struct ProductService: Sendable {
 
   /// - Parameters:
   ///   - products: where products live.
+  ///   - changes: the log of product writes, for WatchProducts.
   ///   - images: where image records live.
   ///   - blobs: where image files live.
   ///   - chat: the live chat rooms.
@@ -41,6 +55,7 @@ public struct ProductService: Sendable {
   ///   - logger: for events an operator may act on.
   public init(
     products: any ProductStore,
+    changes: any ProductChangeStore,
     images: any ImageStore,
     blobs: ImageBlobStore,
     chat: ChatHub,
@@ -48,6 +63,7 @@ public struct ProductService: Sendable {
     logger: Logger
   ) {
     self.products = products
+    self.changes = changes
     self.images = images
     self.blobs = blobs
     self.chat = chat

@@ -15,6 +15,7 @@ enum StatusMapping {
     case .failedPrecondition: .failedPrecondition
     case .resourceExhausted: .resourceExhausted
     case .unavailable: .unavailable
+    case .outOfRange: .outOfRange
     default: .internalError
     }
   }

@@ -82,6 +82,7 @@ public final class StorefrontServer: Service, Sendable {
     self.chat = ChatHub(store: self.store, limits: configuration.chat)
     let service = ProductService(
       products: self.store,
+      changes: self.store,
       images: self.store,
       blobs: self.blobs,
       chat: self.chat,

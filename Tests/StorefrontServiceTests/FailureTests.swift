@@ -42,6 +42,10 @@ struct FailureTests {
     }
 
     func productCount() async throws -> Int { try await self.base.productCount() }
+
+    func upsert(_ drafts: [ProductDraft]) async throws -> [UpsertOutcome] {
+      try await self.base.upsert(drafts)
+    }
   }
 
   @Test("an unexpected error answers a bare INTERNAL and is logged with its cause")
@@ -55,6 +59,7 @@ struct FailureTests {
     let logger = Logger(label: "test") { _ in log }
     let service = ProductService(
       products: FailingReads(base: store),
+      changes: store,
       images: store,
       blobs: try ImageBlobStore(root: directory.appendingPathComponent("images")),
       chat: ChatHub(store: store),

@@ -111,6 +111,7 @@ struct ListProductsTests {
     let counting = CountingProductStore(base: store)
     let service = ProductService(
       products: counting,
+      changes: store,
       images: store,
       blobs: try ImageBlobStore(root: directory.appendingPathComponent("images")),
       chat: ChatHub(store: store),
@@ -189,4 +190,8 @@ final class CountingProductStore: ProductStore {
   }
 
   func productCount() async throws -> Int { try await self.base.productCount() }
+
+  func upsert(_ drafts: [ProductDraft]) async throws -> [UpsertOutcome] {
+    try await self.base.upsert(drafts)
+  }
 }

@@ -111,6 +111,45 @@ public enum Storefront_V1_ProductService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "WatchProducts" metadata.
+        public enum WatchProducts: Sendable {
+            /// Request type for "WatchProducts".
+            public typealias Input = Storefront_V1_WatchProductsRequest
+            /// Response type for "WatchProducts".
+            public typealias Output = Storefront_V1_ProductChange
+            /// Descriptor for "WatchProducts".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "storefront.v1.ProductService"),
+                method: "WatchProducts",
+                type: .serverStreaming
+            )
+        }
+        /// Namespace for "DownloadProductImage" metadata.
+        public enum DownloadProductImage: Sendable {
+            /// Request type for "DownloadProductImage".
+            public typealias Input = Storefront_V1_DownloadProductImageRequest
+            /// Response type for "DownloadProductImage".
+            public typealias Output = Storefront_V1_DownloadProductImageResponse
+            /// Descriptor for "DownloadProductImage".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "storefront.v1.ProductService"),
+                method: "DownloadProductImage",
+                type: .serverStreaming
+            )
+        }
+        /// Namespace for "ImportProducts" metadata.
+        public enum ImportProducts: Sendable {
+            /// Request type for "ImportProducts".
+            public typealias Input = Storefront_V1_ImportProductsRequest
+            /// Response type for "ImportProducts".
+            public typealias Output = Storefront_V1_ImportProductsResponse
+            /// Descriptor for "ImportProducts".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "storefront.v1.ProductService"),
+                method: "ImportProducts",
+                type: .clientStreaming
+            )
+        }
         /// Descriptors for all methods in the "storefront.v1.ProductService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             GetProduct.descriptor,
@@ -119,7 +158,10 @@ public enum Storefront_V1_ProductService: Sendable {
             Chat.descriptor,
             CreateProduct.descriptor,
             UpdateProduct.descriptor,
-            DeleteProduct.descriptor
+            DeleteProduct.descriptor,
+            WatchProducts.descriptor,
+            DownloadProductImage.descriptor,
+            ImportProducts.descriptor
         ]
     }
 }
@@ -283,6 +325,66 @@ extension Storefront_V1_ProductService {
             request: GRPCCore.StreamingServerRequest<Storefront_V1_DeleteProductRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_DeleteProductResponse>
+
+        /// Handle the "WatchProducts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams committed product writes in commit order: the missed ones first when
+        /// > `since_sequence` is set, then live ones, each exactly once.
+        /// > Errors: INVALID_ARGUMENT, OUT_OF_RANGE (sequence pruned or never handed out),
+        /// > RESOURCE_EXHAUSTED (the watcher fell behind the change log's retention).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Storefront_V1_WatchProductsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Storefront_V1_ProductChange` messages.
+        func watchProducts(
+            request: GRPCCore.StreamingServerRequest<Storefront_V1_WatchProductsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_ProductChange>
+
+        /// Handle the "DownloadProductImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams an image: its metadata, then its bytes in chunks from `offset`.
+        /// > Errors: INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE (offset past the end).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Storefront_V1_DownloadProductImageRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Storefront_V1_DownloadProductImageResponse` messages.
+        func downloadProductImage(
+            request: GRPCCore.StreamingServerRequest<Storefront_V1_DownloadProductImageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_DownloadProductImageResponse>
+
+        /// Handle the "ImportProducts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates or updates products by sku, committed in batches; answers a summary.
+        /// > A cancelled import keeps the batches committed before; running it again is safe.
+        /// > Errors: RESOURCE_EXHAUSTED (message size), CANCELLED.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Storefront_V1_ImportProductsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Storefront_V1_ImportProductsResponse` messages.
+        func importProducts(
+            request: GRPCCore.StreamingServerRequest<Storefront_V1_ImportProductsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_ImportProductsResponse>
     }
 
     /// Service protocol for the "storefront.v1.ProductService" service.
@@ -430,6 +532,66 @@ extension Storefront_V1_ProductService {
             request: GRPCCore.ServerRequest<Storefront_V1_DeleteProductRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Storefront_V1_DeleteProductResponse>
+
+        /// Handle the "WatchProducts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams committed product writes in commit order: the missed ones first when
+        /// > `since_sequence` is set, then live ones, each exactly once.
+        /// > Errors: INVALID_ARGUMENT, OUT_OF_RANGE (sequence pruned or never handed out),
+        /// > RESOURCE_EXHAUSTED (the watcher fell behind the change log's retention).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Storefront_V1_WatchProductsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Storefront_V1_ProductChange` messages.
+        func watchProducts(
+            request: GRPCCore.ServerRequest<Storefront_V1_WatchProductsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_ProductChange>
+
+        /// Handle the "DownloadProductImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams an image: its metadata, then its bytes in chunks from `offset`.
+        /// > Errors: INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE (offset past the end).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Storefront_V1_DownloadProductImageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Storefront_V1_DownloadProductImageResponse` messages.
+        func downloadProductImage(
+            request: GRPCCore.ServerRequest<Storefront_V1_DownloadProductImageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_DownloadProductImageResponse>
+
+        /// Handle the "ImportProducts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates or updates products by sku, committed in batches; answers a summary.
+        /// > A cancelled import keeps the batches committed before; running it again is safe.
+        /// > Errors: RESOURCE_EXHAUSTED (message size), CANCELLED.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Storefront_V1_ImportProductsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Storefront_V1_ImportProductsResponse` message.
+        func importProducts(
+            request: GRPCCore.StreamingServerRequest<Storefront_V1_ImportProductsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Storefront_V1_ImportProductsResponse>
     }
 
     /// Simple service protocol for the "storefront.v1.ProductService" service.
@@ -577,6 +739,68 @@ extension Storefront_V1_ProductService {
             request: Storefront_V1_DeleteProductRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Storefront_V1_DeleteProductResponse
+
+        /// Handle the "WatchProducts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams committed product writes in commit order: the missed ones first when
+        /// > `since_sequence` is set, then live ones, each exactly once.
+        /// > Errors: INVALID_ARGUMENT, OUT_OF_RANGE (sequence pruned or never handed out),
+        /// > RESOURCE_EXHAUSTED (the watcher fell behind the change log's retention).
+        ///
+        /// - Parameters:
+        ///   - request: A `Storefront_V1_WatchProductsRequest` message.
+        ///   - response: A response stream of `Storefront_V1_ProductChange` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchProducts(
+            request: Storefront_V1_WatchProductsRequest,
+            response: GRPCCore.RPCWriter<Storefront_V1_ProductChange>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "DownloadProductImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams an image: its metadata, then its bytes in chunks from `offset`.
+        /// > Errors: INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE (offset past the end).
+        ///
+        /// - Parameters:
+        ///   - request: A `Storefront_V1_DownloadProductImageRequest` message.
+        ///   - response: A response stream of `Storefront_V1_DownloadProductImageResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func downloadProductImage(
+            request: Storefront_V1_DownloadProductImageRequest,
+            response: GRPCCore.RPCWriter<Storefront_V1_DownloadProductImageResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "ImportProducts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates or updates products by sku, committed in batches; answers a summary.
+        /// > A cancelled import keeps the batches committed before; running it again is safe.
+        /// > Errors: RESOURCE_EXHAUSTED (message size), CANCELLED.
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Storefront_V1_ImportProductsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Storefront_V1_ImportProductsResponse` to respond with.
+        func importProducts(
+            request: GRPCCore.RPCAsyncSequence<Storefront_V1_ImportProductsRequest, any Swift.Error>,
+            context: GRPCCore.ServerContext
+        ) async throws -> Storefront_V1_ImportProductsResponse
     }
 }
 
@@ -661,6 +885,39 @@ extension Storefront_V1_ProductService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Storefront_V1_ProductService.Method.WatchProducts.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Storefront_V1_WatchProductsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Storefront_V1_ProductChange>(),
+            handler: { request, context in
+                try await self.watchProducts(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Storefront_V1_ProductService.Method.DownloadProductImage.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Storefront_V1_DownloadProductImageRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Storefront_V1_DownloadProductImageResponse>(),
+            handler: { request, context in
+                try await self.downloadProductImage(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Storefront_V1_ProductService.Method.ImportProducts.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Storefront_V1_ImportProductsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Storefront_V1_ImportProductsResponse>(),
+            handler: { request, context in
+                try await self.importProducts(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -728,6 +985,39 @@ extension Storefront_V1_ProductService.ServiceProtocol {
     ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_DeleteProductResponse> {
         let response = try await self.deleteProduct(
             request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func watchProducts(
+        request: GRPCCore.StreamingServerRequest<Storefront_V1_WatchProductsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_ProductChange> {
+        let response = try await self.watchProducts(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func downloadProductImage(
+        request: GRPCCore.StreamingServerRequest<Storefront_V1_DownloadProductImageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_DownloadProductImageResponse> {
+        let response = try await self.downloadProductImage(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func importProducts(
+        request: GRPCCore.StreamingServerRequest<Storefront_V1_ImportProductsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_ImportProductsResponse> {
+        let response = try await self.importProducts(
+            request: request,
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
@@ -830,6 +1120,53 @@ extension Storefront_V1_ProductService.SimpleServiceProtocol {
         return GRPCCore.ServerResponse<Storefront_V1_DeleteProductResponse>(
             message: try await self.deleteProduct(
                 request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func watchProducts(
+        request: GRPCCore.ServerRequest<Storefront_V1_WatchProductsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_ProductChange> {
+        return GRPCCore.StreamingServerResponse<Storefront_V1_ProductChange>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchProducts(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func downloadProductImage(
+        request: GRPCCore.ServerRequest<Storefront_V1_DownloadProductImageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_DownloadProductImageResponse> {
+        return GRPCCore.StreamingServerResponse<Storefront_V1_DownloadProductImageResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.downloadProductImage(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func importProducts(
+        request: GRPCCore.StreamingServerRequest<Storefront_V1_ImportProductsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Storefront_V1_ImportProductsResponse> {
+        return GRPCCore.ServerResponse<Storefront_V1_ImportProductsResponse>(
+            message: try await self.importProducts(
+                request: request.messages,
                 context: context
             ),
             metadata: [:]
@@ -1017,6 +1354,81 @@ extension Storefront_V1_ProductService {
             deserializer: some GRPCCore.MessageDeserializer<Storefront_V1_DeleteProductResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Storefront_V1_DeleteProductResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchProducts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams committed product writes in commit order: the missed ones first when
+        /// > `since_sequence` is set, then live ones, each exactly once.
+        /// > Errors: INVALID_ARGUMENT, OUT_OF_RANGE (sequence pruned or never handed out),
+        /// > RESOURCE_EXHAUSTED (the watcher fell behind the change log's retention).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Storefront_V1_WatchProductsRequest` message.
+        ///   - serializer: A serializer for `Storefront_V1_WatchProductsRequest` messages.
+        ///   - deserializer: A deserializer for `Storefront_V1_ProductChange` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchProducts<Result>(
+            request: GRPCCore.ClientRequest<Storefront_V1_WatchProductsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Storefront_V1_WatchProductsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Storefront_V1_ProductChange>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Storefront_V1_ProductChange>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DownloadProductImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams an image: its metadata, then its bytes in chunks from `offset`.
+        /// > Errors: INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE (offset past the end).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Storefront_V1_DownloadProductImageRequest` message.
+        ///   - serializer: A serializer for `Storefront_V1_DownloadProductImageRequest` messages.
+        ///   - deserializer: A deserializer for `Storefront_V1_DownloadProductImageResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func downloadProductImage<Result>(
+            request: GRPCCore.ClientRequest<Storefront_V1_DownloadProductImageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Storefront_V1_DownloadProductImageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Storefront_V1_DownloadProductImageResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Storefront_V1_DownloadProductImageResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ImportProducts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates or updates products by sku, committed in batches; answers a summary.
+        /// > A cancelled import keeps the batches committed before; running it again is safe.
+        /// > Errors: RESOURCE_EXHAUSTED (message size), CANCELLED.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Storefront_V1_ImportProductsRequest` messages.
+        ///   - serializer: A serializer for `Storefront_V1_ImportProductsRequest` messages.
+        ///   - deserializer: A deserializer for `Storefront_V1_ImportProductsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func importProducts<Result>(
+            request: GRPCCore.StreamingClientRequest<Storefront_V1_ImportProductsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Storefront_V1_ImportProductsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Storefront_V1_ImportProductsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Storefront_V1_ImportProductsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1281,6 +1693,110 @@ extension Storefront_V1_ProductService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "WatchProducts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams committed product writes in commit order: the missed ones first when
+        /// > `since_sequence` is set, then live ones, each exactly once.
+        /// > Errors: INVALID_ARGUMENT, OUT_OF_RANGE (sequence pruned or never handed out),
+        /// > RESOURCE_EXHAUSTED (the watcher fell behind the change log's retention).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Storefront_V1_WatchProductsRequest` message.
+        ///   - serializer: A serializer for `Storefront_V1_WatchProductsRequest` messages.
+        ///   - deserializer: A deserializer for `Storefront_V1_ProductChange` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchProducts<Result>(
+            request: GRPCCore.ClientRequest<Storefront_V1_WatchProductsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Storefront_V1_WatchProductsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Storefront_V1_ProductChange>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Storefront_V1_ProductChange>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Storefront_V1_ProductService.Method.WatchProducts.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DownloadProductImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams an image: its metadata, then its bytes in chunks from `offset`.
+        /// > Errors: INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE (offset past the end).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Storefront_V1_DownloadProductImageRequest` message.
+        ///   - serializer: A serializer for `Storefront_V1_DownloadProductImageRequest` messages.
+        ///   - deserializer: A deserializer for `Storefront_V1_DownloadProductImageResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func downloadProductImage<Result>(
+            request: GRPCCore.ClientRequest<Storefront_V1_DownloadProductImageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Storefront_V1_DownloadProductImageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Storefront_V1_DownloadProductImageResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Storefront_V1_DownloadProductImageResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Storefront_V1_ProductService.Method.DownloadProductImage.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ImportProducts" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates or updates products by sku, committed in batches; answers a summary.
+        /// > A cancelled import keeps the batches committed before; running it again is safe.
+        /// > Errors: RESOURCE_EXHAUSTED (message size), CANCELLED.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Storefront_V1_ImportProductsRequest` messages.
+        ///   - serializer: A serializer for `Storefront_V1_ImportProductsRequest` messages.
+        ///   - deserializer: A deserializer for `Storefront_V1_ImportProductsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func importProducts<Result>(
+            request: GRPCCore.StreamingClientRequest<Storefront_V1_ImportProductsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Storefront_V1_ImportProductsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Storefront_V1_ImportProductsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Storefront_V1_ImportProductsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.clientStreaming(
+                request: request,
+                descriptor: Storefront_V1_ProductService.Method.ImportProducts.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1489,6 +2005,95 @@ extension Storefront_V1_ProductService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Storefront_V1_DeleteProductRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Storefront_V1_DeleteProductResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchProducts" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams committed product writes in commit order: the missed ones first when
+    /// > `since_sequence` is set, then live ones, each exactly once.
+    /// > Errors: INVALID_ARGUMENT, OUT_OF_RANGE (sequence pruned or never handed out),
+    /// > RESOURCE_EXHAUSTED (the watcher fell behind the change log's retention).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Storefront_V1_WatchProductsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchProducts<Result>(
+        request: GRPCCore.ClientRequest<Storefront_V1_WatchProductsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Storefront_V1_ProductChange>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchProducts(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Storefront_V1_WatchProductsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Storefront_V1_ProductChange>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DownloadProductImage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams an image: its metadata, then its bytes in chunks from `offset`.
+    /// > Errors: INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE (offset past the end).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Storefront_V1_DownloadProductImageRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func downloadProductImage<Result>(
+        request: GRPCCore.ClientRequest<Storefront_V1_DownloadProductImageRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Storefront_V1_DownloadProductImageResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.downloadProductImage(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Storefront_V1_DownloadProductImageRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Storefront_V1_DownloadProductImageResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ImportProducts" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Creates or updates products by sku, committed in batches; answers a summary.
+    /// > A cancelled import keeps the batches committed before; running it again is safe.
+    /// > Errors: RESOURCE_EXHAUSTED (message size), CANCELLED.
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Storefront_V1_ImportProductsRequest` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func importProducts<Result>(
+        request: GRPCCore.StreamingClientRequest<Storefront_V1_ImportProductsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Storefront_V1_ImportProductsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.importProducts(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Storefront_V1_ImportProductsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Storefront_V1_ImportProductsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1729,6 +2334,108 @@ extension Storefront_V1_ProductService.ClientProtocol {
             metadata: metadata
         )
         return try await self.deleteProduct(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchProducts" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams committed product writes in commit order: the missed ones first when
+    /// > `since_sequence` is set, then live ones, each exactly once.
+    /// > Errors: INVALID_ARGUMENT, OUT_OF_RANGE (sequence pruned or never handed out),
+    /// > RESOURCE_EXHAUSTED (the watcher fell behind the change log's retention).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchProducts<Result>(
+        _ message: Storefront_V1_WatchProductsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Storefront_V1_ProductChange>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Storefront_V1_WatchProductsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchProducts(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DownloadProductImage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams an image: its metadata, then its bytes in chunks from `offset`.
+    /// > Errors: INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE (offset past the end).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func downloadProductImage<Result>(
+        _ message: Storefront_V1_DownloadProductImageRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Storefront_V1_DownloadProductImageResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Storefront_V1_DownloadProductImageRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.downloadProductImage(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ImportProducts" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Creates or updates products by sku, committed in batches; answers a summary.
+    /// > A cancelled import keeps the batches committed before; running it again is safe.
+    /// > Errors: RESOURCE_EXHAUSTED (message size), CANCELLED.
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func importProducts<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Storefront_V1_ImportProductsRequest>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Storefront_V1_ImportProductsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Storefront_V1_ImportProductsRequest>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.importProducts(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+public import StorefrontCore
+
+extension SQLiteStore: ProductChangeStore {
+  /// How many log rows one ``changes(after:matching:limit:)`` call looks at, at most, so
+  /// that a filter matching little does not scan the whole log in one read.
+  static let changeScanWindow: Int64 = 10_000
+
+  /// The newest sequence handed out, pruned or not.
+  static func changeHead(_ db: Database) throws -> Int64 {
+    try Int64.fetchOne(
+      db,
+      sql: "SELECT seq FROM sqlite_sequence WHERE name = 'product_change'"
+    ) ?? 0
+  }
+
+  /// Appends the change of product `id`, as its row now is, to the change log; call it
+  /// after the write (before it, for a delete), in the write's transaction.
+  static func recordChange(
+    _ kind: ProductChange.Kind,
+    of id: String,
+    previousCategory: String? = nil,
+    at time: Date,
+    in db: Database
+  ) throws {
+    try db.execute(
+      sql: """
+        INSERT INTO product_change (kind, change_time, previous_category, id, sku, name,
+          description, category, price_cents, currency, stock, create_time, update_time, etag,
+          image_ids)
+        SELECT ?, ?, ?, \(Self.productColumns) FROM product WHERE id = ?
+        """,
+      arguments: [kind.rawValue, Self.databaseTime(time), previousCategory, id]
+    )
+  }
+
+  /// Drops the changes that `retention` no longer keeps. Runs in the transaction of a write
+  /// that moved the head from `before` to `head`, about ten times per `maxCount` changes.
+  static func pruneChanges(
+    _ db: Database,
+    head: Int64,
+    before: Int64,
+    retention: ChangeRetention
+  ) throws {
+    let interval = max(1, min(1_000, retention.maxCount / 10))
+    guard head / interval != before / interval else { return }
+    let cutoff = Self.databaseTime(Date()) - retention.maxAge.microseconds
+    // The oldest changes past their age, looking at a bounded number of rows per pass.
+    let tooOld =
+      try Int64.fetchOne(
+        db,
+        sql: """
+          SELECT MAX(sequence) FROM (
+            SELECT sequence, change_time FROM product_change ORDER BY sequence LIMIT ?
+          ) WHERE change_time < ?
+          """,
+        arguments: [Self.changeScanWindow, cutoff]
+      ) ?? 0
+    let horizon = max(head - retention.maxCount, tooOld)
+    guard horizon > 0 else { return }
+    try db.execute(sql: "DELETE FROM product_change WHERE sequence <= ?", arguments: [horizon])
+    try db.execute(
+      sql: "UPDATE product_change_state SET pruned_through = MAX(pruned_through, ?)",
+      arguments: [horizon]
+    )
+  }
+
+  public func latestChangeSequence() async throws -> Int64 {
+    try await self.read(Self.changeHead)
+  }
+
+  public func changes(
+    after sequence: Int64,
+    matching filter: ChangeFilter,
+    limit: Int
+  ) async throws -> (changes: [ProductChange], through: Int64) {
+    try await self.read { db in
+      let pruned =
+        try Int64.fetchOne(db, sql: "SELECT pruned_through FROM product_change_state") ?? 0
+      let head = try Self.changeHead(db)
+      guard sequence >= pruned else {
+        throw StorefrontError(
+          code: .outOfRange,
+          message:
+            "changes after \(sequence) are no longer kept; the change log starts after \(pruned)"
+        )
+      }
+      guard sequence <= head else {
+        throw StorefrontError(
+          code: .outOfRange,
+          message: "sequence \(sequence) was never handed out; the newest is \(head)"
+        )
+      }
+      let window = min(head, sequence + Self.changeScanWindow)
+      var sql = "SELECT * FROM product_change WHERE sequence > ? AND sequence <= ?"
+      var arguments: StatementArguments = [sequence, window]
+      if let category = filter.category {
+        sql += " AND (category = ? OR previous_category = ?)"
+        arguments += [category, category]
+      }
+      if !filter.ids.isEmpty {
+        sql += " AND id IN (\(Array(repeating: "?", count: filter.ids.count).joined(separator: ",")))"
+        arguments += StatementArguments(filter.ids.sorted())
+      }
+      sql += " ORDER BY sequence LIMIT ?"
+      arguments += [max(1, limit)]
+      let changes = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+        ProductChange(
+          sequence: row["sequence"],
+          kind: ProductChange.Kind(rawValue: row["kind"]) ?? .updated,
+          product: Self.product(from: row),
+          previousCategory: row["previous_category"],
+          changeTime: Self.date(fromDatabase: row["change_time"])
+        )
+      }
+      let through = changes.count >= max(1, limit) ? changes[changes.count - 1].sequence : window
+      return (changes, through)
+    }
+  }
+
+  public func waitForChange(after sequence: Int64) async throws {
+    try await self.changeSignal.wait(after: sequence)
+  }
+}
+
+extension Duration {
+  /// The duration in whole microseconds.
+  fileprivate var microseconds: Int64 {
+    let (seconds, attoseconds) = self.components
+    return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+  }
+}
