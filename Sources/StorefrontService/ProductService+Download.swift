@@ -5,8 +5,8 @@ import StorefrontCore
 import SwiftProtobuf
 
 extension ProductService {
-  /// The chunk sizes a client may ask for.
-  static let downloadChunkRange = 1_024 ... 1_048_576
+  /// The chunk sizes a client (or the server's default) may use.
+  public static let downloadChunkRange = 1_024 ... 1_048_576
 
   /// DownloadProductImage: the image's metadata, then its bytes from `offset` in chunks,
   /// read from the file as they are sent.

@@ -25,6 +25,8 @@ public final class StorefrontServer: Service, Sendable {
     public var service: ProductService.Configuration
     /// Chat limits.
     public var chat: ChatLimits
+    /// How long the change log behind WatchProducts keeps changes.
+    public var changeRetention: ChangeRetention
 
     public init(
       host: String = "127.0.0.1",
@@ -33,7 +35,8 @@ public final class StorefrontServer: Service, Sendable {
       demoCatalogSize: Int = 0,
       maxRequestMessageBytes: Int = 4 * 1024 * 1024,
       service: ProductService.Configuration = ProductService.Configuration(),
-      chat: ChatLimits = ChatLimits()
+      chat: ChatLimits = ChatLimits(),
+      changeRetention: ChangeRetention = ChangeRetention()
     ) {
       self.host = host
       self.port = port
@@ -42,6 +45,7 @@ public final class StorefrontServer: Service, Sendable {
       self.maxRequestMessageBytes = maxRequestMessageBytes
       self.service = service
       self.chat = chat
+      self.changeRetention = changeRetention
     }
   }
 
@@ -63,7 +67,8 @@ public final class StorefrontServer: Service, Sendable {
     try manager.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
     self.logger = logger
     self.store = try SQLiteStore(
-      path: configuration.dataDirectory.appendingPathComponent("storefront.sqlite").path
+      path: configuration.dataDirectory.appendingPathComponent("storefront.sqlite").path,
+      configuration: SQLiteStore.Configuration(changeRetention: configuration.changeRetention)
     )
     self.blobs = try ImageBlobStore(
       root: configuration.dataDirectory.appendingPathComponent("images", isDirectory: true)

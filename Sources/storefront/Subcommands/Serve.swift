@@ -36,6 +36,18 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "How many images one upload may carry.")
   var maxImagesPerUpload = 16
 
+  @Option(help: "Bytes per download chunk when the client does not ask for a size.")
+  var downloadChunkBytes = 64 * 1024
+
+  @Option(help: "Products per transaction in ImportProducts.")
+  var importBatchSize = 500
+
+  @Option(help: "How many of the newest changes the WatchProducts change log keeps.")
+  var changeLogKeep: Int64 = 1_000_000
+
+  @Option(help: "How many seconds the WatchProducts change log keeps a change, at most.")
+  var changeLogMaxAge = 7 * 24 * 3600
+
   @Option(help: "The longest chat message, in characters.")
   var chatMaxText = 2_000
 
@@ -50,6 +62,17 @@ struct Serve: AsyncParsableCommand {
 
   @Option(help: "Messages that may wait for one chat member before it is dropped as too slow.")
   var chatQueue = 256
+
+  func validate() throws {
+    guard ProductService.downloadChunkRange.contains(self.downloadChunkBytes) else {
+      throw ValidationError("--download-chunk-bytes must be 1024-1048576")
+    }
+    guard self.importBatchSize >= 1, self.changeLogKeep >= 1, self.changeLogMaxAge >= 1 else {
+      throw ValidationError(
+        "--import-batch-size, --change-log-keep and --change-log-max-age must be at least 1"
+      )
+    }
+  }
 
   func run() async throws {
     guard let level = Logger.Level(rawValue: self.logLevel) else {
@@ -69,7 +92,9 @@ struct Serve: AsyncParsableCommand {
       maxRequestMessageBytes: self.maxMessageBytes,
       service: ProductService.Configuration(
         maxImageBytes: self.maxImageBytes,
-        maxImagesPerUpload: self.maxImagesPerUpload
+        maxImagesPerUpload: self.maxImagesPerUpload,
+        downloadChunkBytes: self.downloadChunkBytes,
+        importBatchSize: self.importBatchSize
       ),
       chat: ChatLimits(
         maxTextLength: self.chatMaxText,
@@ -77,6 +102,10 @@ struct Serve: AsyncParsableCommand {
         outboxCapacity: self.chatQueue,
         messagesPerSecond: self.chatRate,
         burst: self.chatBurst
+      ),
+      changeRetention: ChangeRetention(
+        maxCount: self.changeLogKeep,
+        maxAge: .seconds(self.changeLogMaxAge)
       )
     )
     let server = try await StorefrontServer(configuration: configuration, logger: logger)
