@@ -122,6 +122,9 @@ extension SQLiteStore: ProductChangeStore {
   public func waitForChange(after sequence: Int64) async throws {
     try await self.changeSignal.wait(after: sequence)
   }
+
+  /// How many tasks wait in ``waitForChange(after:)``: watchers that have caught up.
+  public var changeWaiterCount: Int { self.changeSignal.waiterCount }
 }
 
 extension Duration {

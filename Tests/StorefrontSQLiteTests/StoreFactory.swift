@@ -7,29 +7,36 @@ import Testing
 /// suite runs once per factory in ``all``: a new store implementation adds itself there.
 struct StoreFactory: Sendable, CustomTestStringConvertible {
   /// A store and how to release it.
+  /// Everything a store implements.
+  typealias Store = ProductStore & ProductChangeStore & ImageStore & ChatStore
+
   struct Opened: Sendable {
-    var store: any ProductStore & ImageStore & ChatStore
+    var store: any Store
     var close: @Sendable () throws -> Void
   }
 
   let name: String
-  let open: @Sendable (_ directory: URL) async throws -> Opened
+  let open: @Sendable (_ directory: URL, _ retention: ChangeRetention) async throws -> Opened
 
   var testDescription: String { self.name }
 
   /// Runs `body` with a fresh, empty store, closed and deleted afterwards.
   func withStore(
-    _ body: (any ProductStore & ImageStore & ChatStore) async throws -> Void
+    retention: ChangeRetention = ChangeRetention(),
+    _ body: (any Store) async throws -> Void
   ) async throws {
     let directory = try TemporaryDirectory()
     defer { directory.remove() }
-    let opened = try await self.open(directory.url)
+    let opened = try await self.open(directory.url, retention)
     defer { try? opened.close() }
     try await body(opened.store)
   }
 
-  static let sqlite = StoreFactory(name: "SQLite") { directory in
-    let store = try SQLiteStore(path: directory.appendingPathComponent("storefront.sqlite").path)
+  static let sqlite = StoreFactory(name: "SQLite") { directory, retention in
+    let store = try SQLiteStore(
+      path: directory.appendingPathComponent("storefront.sqlite").path,
+      configuration: SQLiteStore.Configuration(changeRetention: retention)
+    )
     return Opened(store: store, close: { try store.close() })
   }
 

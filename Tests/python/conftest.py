@@ -124,9 +124,19 @@ class _CallDetails(grpc.ClientCallDetails):
 class ServerProcess:
     """A running `storefront serve` and everything it has printed so far."""
 
-    def __init__(self, binary: str, data_dir: Path) -> None:
+    def __init__(self, binary: str, data_dir: Path, extra_args: tuple[str, ...] = ()) -> None:
         self.process = subprocess.Popen(
-            [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir)],
+            [
+                binary,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--data-dir",
+                str(data_dir),
+                *extra_args,
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -199,9 +209,12 @@ def server_binary() -> str:
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path) -> Iterator[ServerProcess]:
-    """Starts a server and stops it on exit; yields once it has printed its port."""
-    server = ServerProcess(server_binary(), data_dir)
+def running_server(data_dir: Path, *extra_args: str) -> Iterator[ServerProcess]:
+    """Starts a server and stops it on exit; yields once it has printed its port.
+
+    `extra_args` are further `storefront serve` flags, e.g. "--import-batch-size", "100".
+    """
+    server = ServerProcess(server_binary(), data_dir, extra_args)
     try:
         server.wait_until_listening(STARTUP_TIMEOUT)
         yield server
@@ -221,12 +234,10 @@ class Server:
 _SERVER_PROCESS = pytest.StashKey[ServerProcess]()
 
 
-@pytest.fixture(scope="session")
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("storefront-data")) as process:
-        request.config.stash[_SERVER_PROCESS] = process
+@contextlib.contextmanager
+def connected_server(data_dir: Path, *extra_args: str) -> Iterator[Server]:
+    """A running server with a connected channel whose calls have a default deadline."""
+    with running_server(data_dir, *extra_args) as process:
         address = f"127.0.0.1:{process.port}"
         channel = grpc.intercept_channel(
             grpc.insecure_channel(address), _DefaultTimeout(RPC_TIMEOUT)
@@ -242,6 +253,31 @@ def server(
             yield Server(address=address, channel=channel, process=process)
         finally:
             channel.close()
+
+
+@pytest.fixture(scope="session")
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    with connected_server(tmp_path_factory.mktemp("storefront-data")) as connected:
+        request.config.stash[_SERVER_PROCESS] = connected.process
+        yield connected
+
+
+@pytest.fixture
+def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """A factory for servers of the test's own, started with extra `storefront serve` flags.
+
+    `start_server("--import-batch-size", "100")` returns a connected `Server` with a fresh
+    data folder; every server it started is stopped when the test ends.
+    """
+    with contextlib.ExitStack() as stack:
+
+        def start(*extra_args: str) -> Server:
+            data_dir = tmp_path_factory.mktemp("storefront-extra-data")
+            return stack.enter_context(connected_server(data_dir, *extra_args))
+
+        yield start
 
 
 @pytest.hookimpl(wrapper=True)
