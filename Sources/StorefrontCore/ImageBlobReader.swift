@@ -29,7 +29,12 @@ public final class ImageBlobReader {
     var filled = 0
     while filled < count {
       let got = data.withUnsafeMutableBytes { buffer in
-        pread(self.descriptor, buffer.baseAddress! + filled, count - filled, off_t(offset) + off_t(filled))
+        pread(
+          self.descriptor,
+          buffer.baseAddress! + filled,
+          count - filled,
+          off_t(offset) + off_t(filled)
+        )
       }
       if got < 0 {
         if errno == EINTR { continue }

@@ -100,7 +100,8 @@ extension SQLiteStore: ProductChangeStore {
         arguments += [category, category]
       }
       if !filter.ids.isEmpty {
-        sql += " AND id IN (\(Array(repeating: "?", count: filter.ids.count).joined(separator: ",")))"
+        sql +=
+          " AND id IN (\(Array(repeating: "?", count: filter.ids.count).joined(separator: ",")))"
         arguments += StatementArguments(filter.ids.sorted())
       }
       sql += " ORDER BY sequence LIMIT ?"

@@ -41,7 +41,10 @@ extension ProductService {
     var offset = request.offset
     while offset < record.sizeBytes {
       try Task.checkCancellation()
-      let chunk = try file.read(at: offset, count: Int(min(Int64(chunkSize), record.sizeBytes - offset)))
+      let chunk = try file.read(
+        at: offset,
+        count: Int(min(Int64(chunkSize), record.sizeBytes - offset))
+      )
       guard !chunk.isEmpty else {
         throw StorefrontError(
           code: .internalError,

@@ -52,7 +52,27 @@ struct ClientOptions: ParsableArguments {
   /// program arrives as it happens.
   func print(_ message: some SwiftProtobuf.Message, text: () -> String) throws {
     let line = self.json ? try message.jsonString() : text()
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    try writeToStandardOutput(line + "\n")
+  }
+}
+
+/// Writes to standard output, unbuffered. When the reader has gone (`storefront ... | head`),
+/// the command ends quietly instead of failing.
+func writeToStandardOutput(_ text: String) throws {
+  do {
+    try FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
+  } catch {
+    throw ExitCode.success
+  }
+}
+
+/// A command that could not do its job, for reasons other than its arguments: the message
+/// is printed without the usage text.
+struct CommandFailure: Error, CustomStringConvertible {
+  let description: String
+
+  init(_ description: String) {
+    self.description = description
   }
 }
 

@@ -15,7 +15,7 @@ struct ProductCommand: AsyncParsableCommand {
     abstract: "Reads and writes products.",
     subcommands: [
       ProductGet.self, ProductList.self, ProductCreate.self, ProductUpdate.self,
-      ProductDelete.self,
+      ProductDelete.self, ProductWatch.self, ProductImport.self,
     ]
   )
 }
@@ -23,7 +23,7 @@ struct ProductCommand: AsyncParsableCommand {
 struct ImageCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "image",
-    abstract: "Uploads product images.",
-    subcommands: [ImageUpload.self]
+    abstract: "Uploads and downloads product images.",
+    subcommands: [ImageUpload.self, ImageDownload.self]
   )
 }

@@ -71,7 +71,9 @@ extension ProductStoreContractTests {
       let page = try await store.changes(after: all[9].sequence, matching: ChangeFilter(), limit: 5)
       #expect(page.changes == Array(all[10 ..< 15]))
       #expect(page.through == all[14].sequence)
-      #expect(try await Self.allChanges(store, after: all[9].sequence, limit: 7) == Array(all[10...]))
+      #expect(
+        try await Self.allChanges(store, after: all[9].sequence, limit: 7) == Array(all[10...])
+      )
       let atHead = try await store.changes(
         after: all[24].sequence,
         matching: ChangeFilter(),

@@ -61,7 +61,10 @@ struct DownloadProductImageTests {
       #expect(chunks.map(\.count) == [50_000, 50_000, 50_000, 50_000])
       #expect(Array(chunks.reduce(Data(), +)) == Self.image)
       // The server's default chunk: 64 KiB.
-      let (_, defaultChunks) = try await Self.download(client, .with { $0.imageID = stored.imageID })
+      let (_, defaultChunks) = try await Self.download(
+        client,
+        .with { $0.imageID = stored.imageID }
+      )
       #expect(defaultChunks.map(\.count) == [65_536, 65_536, 65_536, 3_392])
     }
   }

@@ -80,7 +80,10 @@ struct ImportProductsTests {
   @Test("an import cancelled midway keeps whole batches only; running it again completes it")
   func cancelledMidway() async throws {
     struct ClientGaveUp: Error {}
-    try await TestServer.with(configure: { $0.service.importBatchSize = 100 }) { client, server in
+    let smallBatches: (inout StorefrontServer.Configuration) -> Void = {
+      $0.service.importBatchSize = 100
+    }
+    try await TestServer.with(configure: smallBatches) { client, server in
       let batch = Self.products(1_000)
       await #expect(throws: (any Error).self) {
         try await client.importProducts { writer in

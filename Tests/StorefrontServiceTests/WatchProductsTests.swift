@@ -116,8 +116,20 @@ struct WatchProductsTests {
     try await TestServer.with { client, _ in
       let tea = try await client.create(.sample(category: "tea"))
       let other = try await client.create(.sample(category: "other"))
-      let byCategory = Watcher(client, .with { $0.category = "tea"; $0.sinceSequence = 0 })
-      let byID = Watcher(client, .with { $0.ids = [other.id]; $0.sinceSequence = 0 })
+      let byCategory = Watcher(
+        client,
+        .with {
+          $0.category = "tea"
+          $0.sinceSequence = 0
+        }
+      )
+      let byID = Watcher(
+        client,
+        .with {
+          $0.ids = [other.id]
+          $0.sinceSequence = 0
+        }
+      )
       _ = try await client.updateProduct(
         .with {
           $0.product = tea
@@ -139,9 +151,10 @@ struct WatchProductsTests {
 
   @Test("bad requests answer INVALID_ARGUMENT or OUT_OF_RANGE before the stream starts")
   func badRequests() async throws {
-    try await TestServer.with(configure: { $0.changeRetention = .init(maxCount: 10) }) {
-      client,
-      _ in
+    let shortLog: (inout StorefrontServer.Configuration) -> Void = {
+      $0.changeRetention = .init(maxCount: 10)
+    }
+    try await TestServer.with(configure: shortLog) { client, _ in
       for _ in 0 ..< 30 { _ = try await client.create() }
       let cases: [(Storefront_V1_WatchProductsRequest, RPCError.Code)] = [
         (.with { $0.sinceSequence = -1 }, .invalidArgument),
@@ -164,10 +177,11 @@ struct WatchProductsTests {
 
   @Test("a watcher that falls behind the change log's retention is cut off, RESOURCE_EXHAUSTED")
   func fallingBehindIsCutOff() async throws {
-    try await TestServer.with(configure: {
+    let shortLog: (inout StorefrontServer.Configuration) -> Void = {
       $0.changeRetention = .init(maxCount: 10)
       $0.service.watchBatchSize = 1
-    }) { client, server in
+    }
+    try await TestServer.with(configure: shortLog) { client, server in
       let watcher = Watcher(client)
       #expect(try await watcher.started())
       _ = try await client.create()

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Crypto
 import Foundation
 import GRPCCore
 import StorefrontAPI
@@ -65,18 +64,9 @@ struct UploadFile: Sendable {
       throw ValidationError("\(path): not a .png, .jpg, .jpeg, .webp or .gif file")
     }
     self.contentType = type
-    guard let handle = FileHandle(forReadingAtPath: path) else {
-      throw ValidationError("\(path): cannot be read")
-    }
-    defer { try? handle.close() }
-    var hasher = SHA256()
-    var size: Int64 = 0
-    while let data = try handle.read(upToCount: 1 << 20), !data.isEmpty {
-      hasher.update(data: data)
-      size += Int64(data.count)
-    }
-    self.size = size
-    self.sha256 = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    let digest = try FileDigest(path: path)
+    self.size = digest.size
+    self.sha256 = digest.sha256
   }
 
   func metadata(productID: String) -> Storefront_V1_ImageMetadata {
@@ -91,7 +81,7 @@ struct UploadFile: Sendable {
   /// Reads the file again, a chunk at a time; never whole.
   func forEachChunk(of size: Int, _ body: (Data) async throws -> Void) async throws {
     guard let handle = FileHandle(forReadingAtPath: self.path) else {
-      throw ValidationError("\(self.path): cannot be read")
+      throw CommandFailure("\(self.path): cannot be read")
     }
     defer { try? handle.close() }
     while let data = try handle.read(upToCount: size), !data.isEmpty {

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import StorefrontAPI
+import StorefrontService
+import SwiftProtobuf
+
+struct ProductWatch: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "watch",
+    abstract: "Prints product changes as they are committed, until interrupted.",
+    discussion: """
+      Each change has a sequence. When the stream breaks, run the command again with \
+      --since and the last sequence printed (or the one printed at the start, if none came): \
+      no change is missed or repeated.
+      """
+  )
+
+  @Option(help: "Only changes of products in this category, before or after the change.")
+  var category: String?
+
+  @Option(name: .customLong("id"), help: "Only changes of this product (repeatable).")
+  var ids: [String] = []
+
+  @Option(help: "First the changes after this sequence, then live ones.")
+  var since: Int64?
+
+  @OptionGroup var options: ClientOptions
+
+  func run() async throws {
+    let request = Storefront_V1_WatchProductsRequest.with {
+      $0.category = self.category ?? ""
+      $0.ids = self.ids
+      if let since = self.since { $0.sinceSequence = since }
+    }
+    let options = self.options
+    try await self.options.withClient { client in
+      try await client.watchProducts(request) { response in
+        if let head = response.metadata[stringValues: ProductService.changeSequenceKey]
+          .first(where: { _ in true })
+        {
+          let from = self.since.map(String.init) ?? head
+          FileHandle.standardError.write(Data("watching after sequence \(from)\n".utf8))
+        }
+        for try await change in response.messages {
+          try options.print(change) {
+            let product = change.product
+            return "#\(change.sequence) \(change.kind.label) \(product.id)  \(product.name)  "
+              + "\(product.category) · \(product.priceCents) cents \(product.currency) · "
+              + "\(product.stock) in stock"
+          }
+        }
+      }
+    }
+  }
+}
+
+extension Storefront_V1_ProductChange.Kind {
+  fileprivate var label: String {
+    switch self {
+    case .created: "created"
+    case .updated: "updated"
+    case .deleted: "deleted"
+    case .unspecified, .UNRECOGNIZED: "changed"
+    }
+  }
+}
