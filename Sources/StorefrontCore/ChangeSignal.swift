@@ -7,6 +7,7 @@ import Synchronization
 public final class ChangeSignal: Sendable {
   private struct State {
     var head: Int64
+    var closed = false
     var nextWaiter: UInt64 = 0
     var waiters: [UInt64: (after: Int64, continuation: CheckedContinuation<Void, any Error>)] =
       [:]
@@ -35,7 +36,8 @@ public final class ChangeSignal: Sendable {
   }
 
   /// Returns once the head is past `sequence`.
-  /// - Throws: `CancellationError` when the task is cancelled first.
+  /// - Throws: `CancellationError` when the task is cancelled first; ``StorefrontError``
+  ///   `unavailable` once ``close()`` has been called.
   public func wait(after sequence: Int64) async throws {
     let id = self.state.withLock { state in
       defer { state.nextWaiter += 1 }
@@ -45,6 +47,7 @@ public final class ChangeSignal: Sendable {
       try await withCheckedThrowingContinuation { continuation in
         let resumeNow = self.state.withLock { state -> Result<Void, any Error>? in
           if Task.isCancelled { return .failure(CancellationError()) }
+          if state.closed { return .failure(Self.closedError) }
           if state.head > sequence { return .success(()) }
           state.waiters[id] = (sequence, continuation)
           return nil
@@ -55,6 +58,21 @@ public final class ChangeSignal: Sendable {
       let waiter = self.state.withLock { $0.waiters.removeValue(forKey: id) }
       waiter?.continuation.resume(throwing: CancellationError())
     }
+  }
+
+  /// Ends every wait, now and later, with ``StorefrontError`` `unavailable`: the server is
+  /// shutting down and live feeds end.
+  public func close() {
+    let waiting = self.state.withLock { state in
+      state.closed = true
+      defer { state.waiters.removeAll() }
+      return state.waiters.values.map(\.continuation)
+    }
+    for continuation in waiting { continuation.resume(throwing: Self.closedError) }
+  }
+
+  private static var closedError: StorefrontError {
+    StorefrontError(code: .unavailable, message: "the server is shutting down")
   }
 
   /// How many tasks are waiting; for tests.

@@ -91,6 +91,7 @@ public protocol ProductChangeStore: Sendable {
   ) async throws -> (changes: [ProductChange], through: Int64)
 
   /// Returns once a change after `sequence` has been committed.
-  /// - Throws: `CancellationError` when the calling task is cancelled first.
+  /// - Throws: `CancellationError` when the calling task is cancelled first;
+  ///   ``StorefrontError`` `unavailable` when the store no longer serves waits (shutdown).
   func waitForChange(after sequence: Int64) async throws
 }

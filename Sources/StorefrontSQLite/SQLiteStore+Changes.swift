@@ -124,6 +124,12 @@ extension SQLiteStore: ProductChangeStore {
     try await self.changeSignal.wait(after: sequence)
   }
 
+  /// Ends every ``waitForChange(after:)``, now and later, with `unavailable`: for a server
+  /// that is shutting down, so that live feeds end.
+  public func endChangeWaits() {
+    self.changeSignal.close()
+  }
+
   /// How many tasks wait in ``waitForChange(after:)``: watchers that have caught up.
   public var changeWaiterCount: Int { self.changeSignal.waiterCount }
 }

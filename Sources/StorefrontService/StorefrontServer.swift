@@ -145,9 +145,11 @@ public final class StorefrontServer: Service, Sendable {
     try self.store.close()
   }
 
-  /// Starts a graceful shutdown: no new calls, chat members told, in-flight calls finish.
+  /// Starts a graceful shutdown: no new calls, chat members told and live watches ended
+  /// (both with UNAVAILABLE), other calls in flight finish.
   public func beginShutdown() {
     self.chat.shutdown()
+    self.store.endChangeWaits()
     self.server.beginGracefulShutdown()
   }
 }

@@ -211,4 +211,18 @@ struct WatchProductsTests {
       #expect(ended)
     }
   }
+
+  @Test("shutdown ends a live watch with UNAVAILABLE, and the server stops")
+  func shutdownEndsWatches() async throws {
+    try await TestServer.with { client, server in
+      let watcher = Watcher(client)
+      let started = try await watcher.started()
+      let waiting = try await eventually { server.store.changeWaiterCount == 1 }
+      #expect(started)
+      #expect(waiting)
+      server.beginShutdown()
+      let ending = try await watcher.ending()
+      #expect(ending == .unavailable)
+    }
+  }
 }
