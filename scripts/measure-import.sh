@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Measures ImportProducts: how long an import of N products (default 100,000) takes through
+# the CLI, how much the server's memory grows, and that the change feed shows every product.
+#
+#   scripts/measure-import.sh [N]
+#
+# Builds in release, runs the server on a fresh data dir in a temporary folder, and prints
+# one line of results. A measurement, not a test: it never fails on a number.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+count="${1:-100000}"
+cd "$root"
+swift build -c release --product storefront >&2
+bin="$root/.build/release/storefront"
+
+work="$(mktemp -d)"
+server_pid=""
+cleanup() {
+  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$bin" serve --port 0 --data-dir "$work/data" >"$work/serve.out" 2>"$work/serve.err" &
+server_pid=$!
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$work/serve.out" 2>/dev/null && break
+  sleep 0.1
+done
+port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/serve.out")"
+[[ -n "$port" ]] || { echo "the server did not start" >&2; cat "$work/serve.err" >&2; exit 1; }
+server="127.0.0.1:$port"
+
+python3 - "$count" >"$work/products.jsonl" <<'PY'
+import json, sys
+categories = ["kitchen", "garden", "tools", "toys", "books", "audio", "sports", "office", "bath", "pets"]
+for i in range(int(sys.argv[1])):
+    print(json.dumps({
+        "sku": f"IMPORT-{i:07d}",
+        "name": f"Imported product {i}",
+        "description": "A product from a bulk import, with a description of ordinary length.",
+        "category": categories[i % len(categories)],
+        "priceCents": 100 + i % 10000,
+        "currency": "USD",
+        "stock": i % 50,
+    }))
+PY
+
+rss_kib() { awk -v key="$2" '$1 == key":" { print $2 }' "/proc/$1/status"; }
+rss_before="$(rss_kib "$server_pid" VmRSS)"
+head_before=0
+start="$(date +%s.%N)"
+"$bin" product import "$work/products.jsonl" --server "$server" >"$work/import.out"
+end="$(date +%s.%N)"
+peak="$(rss_kib "$server_pid" VmHWM)"
+rss_after="$(rss_kib "$server_pid" VmRSS)"
+
+# Every imported product appears on the feed once.
+feed="$(timeout 120 "$bin" product watch --since "$head_before" --json --server "$server" \
+  | head -n "$count" | wc -l)"
+
+seconds="$(echo "$end - $start" | bc -l)"
+printf 'import of %d products: %.1f s (%.0f products/s); server RSS %d MiB before, peak %d MiB, %d MiB after; feed showed %d changes\n' \
+  "$count" "$seconds" "$(echo "$count / $seconds" | bc -l)" \
+  $((rss_before / 1024)) $((peak / 1024)) $((rss_after / 1024)) "$feed"
+cat "$work/import.out" >&2
