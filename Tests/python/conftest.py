@@ -11,6 +11,7 @@ import atexit
 import collections
 import contextlib
 import os
+import queue
 import re
 import shutil
 import signal
@@ -22,6 +23,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import grpc
 import pytest
@@ -35,6 +37,8 @@ RPC_TIMEOUT = 10.0
 STARTUP_TIMEOUT = 60.0
 #: Seconds the server may take to exit after SIGTERM before it is killed.
 SHUTDOWN_TIMEOUT = 10.0
+#: Seconds to wait for the next message of a response stream.
+READ_TIMEOUT = 10.0
 
 LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 
@@ -336,6 +340,43 @@ def create_product(stub, **fields):
     values.update(fields)
     request = product_service_pb2.CreateProductRequest(product=product_pb2.Product(**values))
     return stub.CreateProduct(request).product
+
+
+#: The end of a stream in a queue: `StreamReader` queues it after a stream that ended well.
+STREAM_END = object()
+
+
+class StreamReader:
+    """A response stream, read by a thread into a queue so that reads can time out.
+
+    `_incoming` holds the stream's messages in order, then `STREAM_END` when it ended well or
+    its `grpc.RpcError` when it failed. Leaving a `with` block cancels the call.
+    """
+
+    def __init__(self, call) -> None:
+        self.call = call
+        self._incoming: queue.Queue = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        try:
+            for message in self.call:
+                self._incoming.put(message)
+            self._incoming.put(STREAM_END)
+        except grpc.RpcError as error:
+            self._incoming.put(error)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.cancel()
+
+    def cancel(self) -> None:
+        """Cancels the call and waits for the reader to queue how the stream ended."""
+        self.call.cancel()
+        self._reader.join(timeout=READ_TIMEOUT)
 
 
 def bad_request_fields(error: grpc.RpcError) -> list[str]:

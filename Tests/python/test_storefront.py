@@ -11,7 +11,6 @@ import itertools
 import queue
 import random
 import struct
-import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,7 +19,10 @@ from typing import NamedTuple
 import grpc
 import pytest
 from conftest import (
+    READ_TIMEOUT,
     RPC_TIMEOUT,
+    STREAM_END,
+    StreamReader,
     bad_request_fields,
     create_product,
     raises_rpc,
@@ -125,19 +127,23 @@ def test_create_product_accepts_values_at_the_limits(stub):
     assert (created.price_cents, created.stock) == (0, 0)
 
 
+#: Product fields that CreateProduct and ImportProducts reject, each with the violated field.
+INVALID_FIELDS = (
+    ({"name": ""}, "product.name"),
+    ({"name": "N" * 201}, "product.name"),
+    ({"sku": "has space"}, "product.sku"),
+    ({"sku": "S" * 65}, "product.sku"),
+    ({"sku": ""}, "product.sku"),
+    ({"price_cents": -1}, "product.price_cents"),
+    ({"currency": "usd"}, "product.currency"),
+    ({"currency": "US"}, "product.currency"),
+    ({"stock": -1}, "product.stock"),
+)
+
+
 @pytest.mark.parametrize(
     ("fields", "violation"),
-    [
-        ({"name": ""}, "product.name"),
-        ({"name": "N" * 201}, "product.name"),
-        ({"sku": "has space"}, "product.sku"),
-        ({"sku": "S" * 65}, "product.sku"),
-        ({"sku": ""}, "product.sku"),
-        ({"price_cents": -1}, "product.price_cents"),
-        ({"currency": "usd"}, "product.currency"),
-        ({"currency": "US"}, "product.currency"),
-        ({"stock": -1}, "product.stock"),
-    ],
+    INVALID_FIELDS,
     ids=[
         "empty-name",
         "201-char-name",
@@ -622,36 +628,18 @@ def test_upload_to_unknown_product_is_not_found(stub, assert_serving):
 
 #: Seconds a Chat stream may live; each test's streams last far less.
 CHAT_DEADLINE = 30.0
-#: Seconds to wait for the next message of a stream.
-READ_TIMEOUT = 10.0
-_END = object()
 
 
-class ChatSession:
+class ChatSession(StreamReader):
     """One Chat stream: `send` writes from the test's thread; a thread reads into a queue."""
 
     def __init__(self, stub) -> None:
         self._outgoing: queue.Queue = queue.Queue()
-        self._incoming: queue.Queue = queue.Queue()
-        self._call = stub.Chat(iter(self._outgoing.get, _END), timeout=CHAT_DEADLINE)
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        try:
-            for message in self._call:
-                self._incoming.put(message)
-            self._incoming.put(_END)
-        except grpc.RpcError as error:
-            self._incoming.put(error)
-
-    def __enter__(self) -> ChatSession:
-        return self
+        super().__init__(stub.Chat(iter(self._outgoing.get, STREAM_END), timeout=CHAT_DEADLINE))
 
     def __exit__(self, *exc_info) -> None:
         self.finish()
-        self._call.cancel()
-        self._reader.join(timeout=READ_TIMEOUT)
+        super().__exit__(*exc_info)
 
     def send(self, kind: int, room: str = "", sender: str = "", text: str = "") -> None:
         self._outgoing.put(ChatMessage(kind=kind, room=room, sender=sender, text=text))
@@ -664,7 +652,7 @@ class ChatSession:
 
     def finish(self) -> None:
         """Half-closes the stream: the client sends nothing more."""
-        self._outgoing.put(_END)
+        self._outgoing.put(STREAM_END)
 
     def _next(self):
         try:
@@ -679,7 +667,7 @@ class ChatSession:
             item = self._next()
             if isinstance(item, grpc.RpcError):
                 pytest.fail(f"Chat stream failed after {received}: {item.code()} {item.details()}")
-            if item is _END:
+            if item is STREAM_END:
                 pytest.fail(f"Chat stream ended after {received}")
             received.append(item)
             if predicate(item):
@@ -709,7 +697,7 @@ class ChatSession:
             item = self._next()
             if isinstance(item, grpc.RpcError):
                 raise item
-            if item is _END:
+            if item is STREAM_END:
                 return received
             received.append(item)
 

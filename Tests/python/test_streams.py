@@ -21,7 +21,16 @@ from collections.abc import Callable, Iterable, Iterator
 
 import grpc
 import pytest
-from conftest import RPC_TIMEOUT, create_product, raises_rpc, unique_category, unique_sku
+from conftest import (
+    READ_TIMEOUT,
+    RPC_TIMEOUT,
+    STREAM_END,
+    StreamReader,
+    create_product,
+    raises_rpc,
+    unique_category,
+    unique_sku,
+)
 from storefront.v1 import (
     image_pb2,
     import_pb2,
@@ -30,6 +39,7 @@ from storefront.v1 import (
     watch_pb2,
 )
 from test_storefront import (
+    INVALID_FIELDS,
     Image,
     delete_product,
     get_product,
@@ -49,11 +59,8 @@ HEAD_HEADER = "x-change-sequence"
 
 #: Seconds a watch may live; each test's watches last far less.
 WATCH_DEADLINE = 60.0
-#: Seconds to wait for the next change of a watch.
-READ_TIMEOUT = 10.0
 #: Seconds to wait for a condition that a poll checks.
 POLL_TIMEOUT = 10.0
-_END = object()
 
 #: One expected change: its kind and the product as the change must carry it.
 Expected = tuple[int, product_pb2.Product]
@@ -64,33 +71,12 @@ Expected = tuple[int, product_pb2.Product]
 # --------------------------------------------------------------------------------------
 
 
-class Watch:
+class Watch(StreamReader):
     """One WatchProducts stream, read by a thread into a queue so that reads can time out."""
 
     def __init__(self, stub, **request_fields) -> None:
         request = watch_pb2.WatchProductsRequest(**request_fields)
-        self.call = stub.WatchProducts(request, timeout=WATCH_DEADLINE)
-        self._incoming: queue.Queue = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        try:
-            for change in self.call:
-                self._incoming.put(change)
-            self._incoming.put(_END)
-        except grpc.RpcError as error:
-            self._incoming.put(error)
-
-    def __enter__(self) -> Watch:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.cancel()
-
-    def cancel(self) -> None:
-        self.call.cancel()
-        self._reader.join(timeout=READ_TIMEOUT)
+        super().__init__(stub.WatchProducts(request, timeout=WATCH_DEADLINE))
 
     def head(self) -> int:
         """The `x-change-sequence` response header: the change log's head at the start."""
@@ -107,7 +93,7 @@ class Watch:
             pytest.fail(
                 f"the watch failed after {summary(received)}: {item.code()} {item.details()}"
             )
-        if item is _END:
+        if item is STREAM_END:
             pytest.fail(f"the watch ended after {summary(received)}")
         return item
 
@@ -139,7 +125,7 @@ class Watch:
                 pytest.fail(f"the watch did not end within {READ_TIMEOUT:.0f} s")
             if isinstance(item, grpc.RpcError):
                 return item
-            if item is _END:
+            if item is STREAM_END:
                 pytest.fail(f"the watch ended without an error after {summary(received)}")
             received.append(item)
 
@@ -717,15 +703,7 @@ def test_import_lists_invalid_products_and_goes_on(stub, assert_serving):
     category = unique_category()
     known = get_product(stub, create_product(stub, category=category, price_cents=10).id)
     invalid = [
-        ({"name": ""}, "product.name"),
-        ({"name": "N" * 201}, "product.name"),
-        ({"sku": "has space"}, "product.sku"),
-        ({"sku": "S" * 65}, "product.sku"),
-        ({"sku": ""}, "product.sku"),
-        ({"price_cents": -1}, "product.price_cents"),
-        ({"currency": "usd"}, "product.currency"),
-        ({"currency": "US"}, "product.currency"),
-        ({"stock": -1}, "product.stock"),
+        *INVALID_FIELDS,
         # A known sku with an invalid value leaves the product as it was.
         ({"sku": known.sku, "price_cents": -5}, "product.price_cents"),
     ]
