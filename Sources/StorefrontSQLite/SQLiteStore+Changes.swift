@@ -10,8 +10,7 @@ extension SQLiteStore: ProductChangeStore {
   /// The newest sequence handed out, pruned or not.
   static func changeHead(_ db: Database) throws -> Int64 {
     try Int64.fetchOne(
-      db,
-      sql: "SELECT seq FROM sqlite_sequence WHERE name = 'product_change'"
+      db.cachedStatement(sql: "SELECT seq FROM sqlite_sequence WHERE name = 'product_change'")
     ) ?? 0
   }
 
@@ -25,7 +24,7 @@ extension SQLiteStore: ProductChangeStore {
     in db: Database
   ) throws {
     try db.execute(
-      sql: """
+      cached: """
         INSERT INTO product_change (kind, change_time, previous_category, id, sku, name,
           description, category, price_cents, currency, stock, create_time, update_time, etag,
           image_ids)
@@ -49,19 +48,20 @@ extension SQLiteStore: ProductChangeStore {
     // The oldest changes past their age, looking at a bounded number of rows per pass.
     let tooOld =
       try Int64.fetchOne(
-        db,
-        sql: """
-          SELECT MAX(sequence) FROM (
-            SELECT sequence, change_time FROM product_change ORDER BY sequence LIMIT ?
-          ) WHERE change_time < ?
-          """,
+        db.cachedStatement(
+          sql: """
+            SELECT MAX(sequence) FROM (
+              SELECT sequence, change_time FROM product_change ORDER BY sequence LIMIT ?
+            ) WHERE change_time < ?
+            """
+        ),
         arguments: [Self.changeScanWindow, cutoff]
       ) ?? 0
     let horizon = max(head - retention.maxCount, tooOld)
     guard horizon > 0 else { return }
-    try db.execute(sql: "DELETE FROM product_change WHERE sequence <= ?", arguments: [horizon])
+    try db.execute(cached: "DELETE FROM product_change WHERE sequence <= ?", arguments: [horizon])
     try db.execute(
-      sql: "UPDATE product_change_state SET pruned_through = MAX(pruned_through, ?)",
+      cached: "UPDATE product_change_state SET pruned_through = MAX(pruned_through, ?)",
       arguments: [horizon]
     )
   }
@@ -77,7 +77,9 @@ extension SQLiteStore: ProductChangeStore {
   ) async throws -> (changes: [ProductChange], through: Int64) {
     try await self.read { db in
       let pruned =
-        try Int64.fetchOne(db, sql: "SELECT pruned_through FROM product_change_state") ?? 0
+        try Int64.fetchOne(
+          db.cachedStatement(sql: "SELECT pruned_through FROM product_change_state")
+        ) ?? 0
       let head = try Self.changeHead(db)
       guard sequence >= pruned else {
         throw StorefrontError(

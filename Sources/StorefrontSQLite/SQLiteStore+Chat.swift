@@ -9,7 +9,7 @@ extension SQLiteStore: ChatStore {
     stored.sentTime = Self.date(fromDatabase: Self.databaseTime(record.sentTime))
     try await self.write { db in
       try db.execute(
-        sql: """
+        cached: """
           INSERT INTO chat_message (room, sequence, sender, text, kind, sent_time)
           VALUES (?, ?, ?, ?, ?, ?)
           """,
@@ -25,8 +25,7 @@ extension SQLiteStore: ChatStore {
   public func lastSequence(room: String) async throws -> Int64 {
     try await self.read { db in
       try Int64.fetchOne(
-        db,
-        sql: "SELECT MAX(sequence) FROM chat_message WHERE room = ?",
+        db.cachedStatement(sql: "SELECT MAX(sequence) FROM chat_message WHERE room = ?"),
         arguments: [room]
       ) ?? 0
     }
@@ -41,11 +40,12 @@ extension SQLiteStore: ChatStore {
   {
     try await self.read { db in
       let rows = try Row.fetchAll(
-        db,
-        sql: """
-          SELECT * FROM chat_message WHERE room = ? AND sequence < ?
-          ORDER BY sequence DESC LIMIT ?
-          """,
+        db.cachedStatement(
+          sql: """
+            SELECT * FROM chat_message WHERE room = ? AND sequence < ?
+            ORDER BY sequence DESC LIMIT ?
+            """
+        ),
         arguments: [room, sequence, max(0, limit)]
       )
       return rows.reversed().map { row in

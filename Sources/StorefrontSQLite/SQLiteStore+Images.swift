@@ -20,7 +20,7 @@ extension SQLiteStore: ImageStore {
   private static func attach(_ image: ImageRecord, in db: Database, at now: Date) throws {
     _ = try Self.fetchProduct(db, id: image.productID)
     try db.execute(
-      sql: """
+      cached: """
         INSERT INTO image (id, product_id, filename, content_type, size_bytes, sha256, position)
         VALUES (?, ?, ?, ?, ?, ?,
           (SELECT COALESCE(MAX(position), 0) + 1 FROM image WHERE product_id = ?))
@@ -35,7 +35,10 @@ extension SQLiteStore: ImageStore {
 
   public func image(id: String) async throws -> ImageRecord {
     try await self.read { db in
-      let row = try Row.fetchOne(db, sql: "SELECT * FROM image WHERE id = ?", arguments: [id])
+      let row = try Row.fetchOne(
+        db.cachedStatement(sql: "SELECT * FROM image WHERE id = ?"),
+        arguments: [id]
+      )
       guard let row else { throw StorefrontError.notFound("image", id: id) }
       return ImageRecord(
         id: row["id"],
@@ -50,7 +53,7 @@ extension SQLiteStore: ImageStore {
 
   public func referencedImageHashes() async throws -> Set<String> {
     try await self.read { db in
-      Set(try String.fetchAll(db, sql: "SELECT DISTINCT sha256 FROM image"))
+      Set(try String.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT sha256 FROM image")))
     }
   }
 }

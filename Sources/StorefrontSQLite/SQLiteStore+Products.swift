@@ -48,8 +48,7 @@ extension SQLiteStore: ProductStore {
 
   static func fetchProduct(_ db: Database, id: String) throws -> Product {
     let row = try Row.fetchOne(
-      db,
-      sql: "SELECT \(Self.productColumns) FROM product WHERE id = ?",
+      db.cachedStatement(sql: "SELECT \(Self.productColumns) FROM product WHERE id = ?"),
       arguments: [id]
     )
     guard let row else { throw StorefrontError.notFound("product", id: id) }
@@ -59,7 +58,7 @@ extension SQLiteStore: ProductStore {
   /// Gives the product a new etag and update time; every write to a product goes through here.
   static func touch(_ db: Database, id: String, at now: Date) throws {
     try db.execute(
-      sql: "UPDATE product SET etag = ?, update_time = ? WHERE id = ?",
+      cached: "UPDATE product SET etag = ?, update_time = ? WHERE id = ?",
       arguments: [Identifier.makeETag(), Self.databaseTime(now), id]
     )
   }
@@ -119,8 +118,7 @@ extension SQLiteStore: ProductStore {
     return try await self.write { db in
       try drafts.map { draft in
         let existing = try String.fetchOne(
-          db,
-          sql: "SELECT id FROM product WHERE sku = ?",
+          db.cachedStatement(sql: "SELECT id FROM product WHERE sku = ?"),
           arguments: [draft.sku]
         )
         guard let id = existing else {
@@ -151,7 +149,7 @@ extension SQLiteStore: ProductStore {
   private static func insert(_ product: Product, into db: Database) throws {
     let draft = product.draft
     try db.execute(
-      sql: """
+      cached: """
         INSERT INTO product (id, sku, name, description, category, price_cents, currency,
           stock, create_time, update_time, etag)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -173,7 +171,7 @@ extension SQLiteStore: ProductStore {
     in db: Database
   ) throws {
     try db.execute(
-      sql: """
+      cached: """
         UPDATE product SET sku = ?, name = ?, description = ?, category = ?,
           price_cents = ?, currency = ?, stock = ?
         WHERE id = ?
@@ -208,17 +206,15 @@ extension SQLiteStore: ProductStore {
       let current = try Self.fetchProduct(db, id: id)
       try ProductUpdate.checkETag(expectedETag, of: current)
       let hashes = try String.fetchAll(
-        db,
-        sql: "SELECT DISTINCT sha256 FROM image WHERE product_id = ?",
+        db.cachedStatement(sql: "SELECT DISTINCT sha256 FROM image WHERE product_id = ?"),
         arguments: [id]
       )
       try Self.recordChange(.deleted, of: id, at: Self.now(), in: db)
-      try db.execute(sql: "DELETE FROM chat_message WHERE room = ?", arguments: [id])
-      try db.execute(sql: "DELETE FROM product WHERE id = ?", arguments: [id])
+      try db.execute(cached: "DELETE FROM chat_message WHERE room = ?", arguments: [id])
+      try db.execute(cached: "DELETE FROM product WHERE id = ?", arguments: [id])
       return try hashes.filter { hash in
         try !Bool.fetchOne(
-          db,
-          sql: "SELECT EXISTS (SELECT 1 FROM image WHERE sha256 = ?)",
+          db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM image WHERE sha256 = ?)"),
           arguments: [hash]
         )!
       }
@@ -226,6 +222,8 @@ extension SQLiteStore: ProductStore {
   }
 
   public func productCount() async throws -> Int {
-    try await self.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM product") ?? 0 }
+    try await self.read { db in
+      try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM product")) ?? 0
+    }
   }
 }

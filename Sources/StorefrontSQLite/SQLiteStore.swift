@@ -138,3 +138,12 @@ public final class SQLiteStore: Sendable {
     }
   }
 }
+
+extension Database {
+  /// Executes `sql` with a statement compiled once per connection and then reused: the
+  /// store's statements run many thousands of times, and compiling them would be most of
+  /// their cost.
+  func execute(cached sql: String, arguments: StatementArguments = []) throws {
+    try self.cachedStatement(sql: sql).execute(arguments: arguments)
+  }
+}

@@ -23,6 +23,29 @@ struct DownloadProductImageTests {
     return try #require(response.images.first)
   }
 
+  /// Downloads the bytes in chunks of `chunkSize`, calling `goOn` with the bytes so far after
+  /// each chunk; stops early when it answers false.
+  static func bytes(
+    _ client: ProductClient,
+    _ imageID: String,
+    chunkSize: Int32,
+    goOn: @escaping @Sendable (Data) async throws -> Bool
+  ) async throws -> Data {
+    try await client.downloadProductImage(
+      .with {
+        $0.imageID = imageID
+        $0.chunkSize = chunkSize
+      }
+    ) { response in
+      var bytes = Data()
+      for try await message in response.messages {
+        if case .chunk(let chunk) = message.data { bytes += chunk }
+        if try await !goOn(bytes) { break }
+      }
+      return bytes
+    }
+  }
+
   /// Downloads, returning the metadata and the chunks.
   static func download(
     _ client: ProductClient,
@@ -74,18 +97,8 @@ struct DownloadProductImageTests {
     try await TestServer.with { client, _ in
       let stored = try await Self.uploaded(client)
       // The first attempt breaks after two chunks.
-      let partial = try await client.downloadProductImage(
-        .with {
-          $0.imageID = stored.imageID
-          $0.chunkSize = 4_096
-        }
-      ) { response in
-        var bytes = Data()
-        for try await message in response.messages {
-          if case .chunk(let chunk) = message.data { bytes += chunk }
-          if bytes.count >= 8_192 { break }
-        }
-        return bytes
+      let partial = try await Self.bytes(client, stored.imageID, chunkSize: 4_096) {
+        $0.count < 8_192
       }
       #expect(partial.count == 8_192)
       let (metadata, rest) = try await Self.download(
@@ -163,22 +176,12 @@ struct DownloadProductImageTests {
   func productDeletedDuringDownload() async throws {
     try await TestServer.with { client, _ in
       let stored = try await Self.uploaded(client)
-      let bytes = try await client.downloadProductImage(
-        .with {
-          $0.imageID = stored.imageID
-          $0.chunkSize = 1_024
+      // The product goes right after the first chunk.
+      let bytes = try await Self.bytes(client, stored.imageID, chunkSize: 1_024) { bytes in
+        if bytes.count == 1_024 {
+          _ = try await client.deleteProduct(.with { $0.id = stored.productID })
         }
-      ) { response in
-        var bytes = Data()
-        var deleted = false
-        for try await message in response.messages {
-          if case .chunk(let chunk) = message.data { bytes += chunk }
-          if !deleted, bytes.count >= 1_024 {
-            _ = try await client.deleteProduct(.with { $0.id = stored.productID })
-            deleted = true
-          }
-        }
-        return bytes
+        return true
       }
       #expect(Array(bytes) == Self.image)
       try await expectRPCError(.notFound) {

@@ -17,37 +17,6 @@ struct FailureTests {
     var description: String { "secret-internal-detail: /var/db is on fire" }
   }
 
-  /// The real store, except that reading one product fails with ``DiskOnFire``.
-  final class FailingReads: ProductStore {
-    let base: SQLiteStore
-
-    init(base: SQLiteStore) {
-      self.base = base
-    }
-
-    func product(id: String) async throws -> Product { throw DiskOnFire() }
-
-    func products(matching filter: ProductFilter, limit: Int) async throws -> [Product] {
-      try await self.base.products(matching: filter, limit: limit)
-    }
-
-    func insert(_ draft: ProductDraft) async throws -> Product { try await self.base.insert(draft) }
-
-    func update(_ update: ProductUpdate) async throws -> Product {
-      try await self.base.update(update)
-    }
-
-    func delete(id: String, expectedETag: String?) async throws -> [String] {
-      try await self.base.delete(id: id, expectedETag: expectedETag)
-    }
-
-    func productCount() async throws -> Int { try await self.base.productCount() }
-
-    func upsert(_ drafts: [ProductDraft]) async throws -> [UpsertOutcome] {
-      try await self.base.upsert(drafts)
-    }
-  }
-
   @Test("an unexpected error answers a bare INTERNAL and is logged with its cause")
   func unexpectedErrorIsInternal() async throws {
     let directory = FileManager.default.temporaryDirectory
@@ -58,7 +27,10 @@ struct FailureTests {
     let log = InMemoryLogHandler()
     let logger = Logger(label: "test") { _ in log }
     let service = ProductService(
-      products: FailingReads(base: store),
+      // The real store, except that reading one product fails with ``DiskOnFire``.
+      products: ProductStoreProbe(base: store) { operation in
+        if operation == .product { throw DiskOnFire() }
+      },
       changes: store,
       images: store,
       blobs: try ImageBlobStore(root: directory.appendingPathComponent("images")),

@@ -108,7 +108,7 @@ struct ListProductsTests {
     defer { try? FileManager.default.removeItem(at: directory) }
     let store = try SQLiteStore(path: directory.appendingPathComponent("db.sqlite").path)
     _ = try await store.insert(contentsOf: (0 ..< 20_000).map(DemoCatalog.product(at:)))
-    let counting = CountingProductStore(base: store)
+    let counting = ProductStoreProbe(base: store)
     let service = ProductService(
       products: counting,
       changes: store,
@@ -144,54 +144,19 @@ struct ListProductsTests {
           }
         }
         // 2,000 batches would cover the catalogue; a cancelled listing must stop long before.
-        var settled = counting.batches
+        var settled = counting.count(.products)
         #expect(
           try await eventually {
-            let now = counting.batches
+            let now = counting.count(.products)
             defer { settled = now }
             return now == settled
           }
         )
         try await Task.sleep(for: .milliseconds(300))
-        #expect(counting.batches == settled)
+        #expect(counting.count(.products) == settled)
         #expect(settled < 2_000)
       }
       server.beginGracefulShutdown()
     }
-  }
-}
-
-/// The real store, counting the batches that listings read from it.
-final class CountingProductStore: ProductStore {
-  let base: SQLiteStore
-  private let count = Mutex(0)
-
-  init(base: SQLiteStore) {
-    self.base = base
-  }
-
-  var batches: Int { self.count.withLock { $0 } }
-
-  func product(id: String) async throws -> Product { try await self.base.product(id: id) }
-
-  func products(matching filter: ProductFilter, limit: Int) async throws -> [Product] {
-    self.count.withLock { $0 += 1 }
-    return try await self.base.products(matching: filter, limit: limit)
-  }
-
-  func insert(_ draft: ProductDraft) async throws -> Product { try await self.base.insert(draft) }
-
-  func update(_ update: ProductUpdate) async throws -> Product {
-    try await self.base.update(update)
-  }
-
-  func delete(id: String, expectedETag: String?) async throws -> [String] {
-    try await self.base.delete(id: id, expectedETag: expectedETag)
-  }
-
-  func productCount() async throws -> Int { try await self.base.productCount() }
-
-  func upsert(_ drafts: [ProductDraft]) async throws -> [UpsertOutcome] {
-    try await self.base.upsert(drafts)
   }
 }

@@ -49,6 +49,12 @@ final class Watcher: Sendable {
     try await eventually { self.head != nil }
   }
 
+  /// Waits until the watch has started and its server side waits for the next change.
+  func caughtUp(on server: StorefrontServer) async throws -> Bool {
+    guard try await self.started() else { return false }
+    return try await eventually { server.store.changeWaiterCount == 1 }
+  }
+
   /// Cancels the watch; returns the changes it got.
   func stop() async -> [Storefront_V1_ProductChange] {
     self.task.cancel()
@@ -202,9 +208,7 @@ struct WatchProductsTests {
   func cancelEndsServerWork() async throws {
     try await TestServer.with { client, server in
       let watcher = Watcher(client)
-      let started = try await watcher.started()
-      let waiting = try await eventually { server.store.changeWaiterCount == 1 }
-      #expect(started)
+      let waiting = try await watcher.caughtUp(on: server)
       #expect(waiting)
       _ = await watcher.stop()
       let ended = try await eventually { server.store.changeWaiterCount == 0 }
@@ -216,9 +220,7 @@ struct WatchProductsTests {
   func shutdownEndsWatches() async throws {
     try await TestServer.with { client, server in
       let watcher = Watcher(client)
-      let started = try await watcher.started()
-      let waiting = try await eventually { server.store.changeWaiterCount == 1 }
-      #expect(started)
+      let waiting = try await watcher.caughtUp(on: server)
       #expect(waiting)
       server.beginShutdown()
       let ending = try await watcher.ending()
