@@ -119,4 +119,31 @@ struct ImportProductsTests {
       #expect(Set(changes.map(\.product.sku)).count == 2_000)
     }
   }
+
+  @Test("an import of 100,000 products lands whole and the feed shows each one once")
+  func hundredThousand() async throws {
+    try await TestServer.with { client, server in
+      let count = 100_000
+      let summary = try await client.importProducts { writer in
+        for start in stride(from: 0, to: count, by: 1_000) {
+          try await writer.write(
+            contentsOf: (start ..< start + 1_000).map { index in
+              .with { $0.product = .sample(sku: "BULK-\(index)", category: "bulk") }
+            }
+          )
+        }
+      }
+      #expect(summary.created == Int64(count))
+      #expect(summary.failed == 0)
+      #expect(try await server.store.productCount() == count)
+      let watcher = Watcher(client, .with { $0.sinceSequence = 0 })
+      // A debug build streams some 10,000 changes a second.
+      #expect(try await watcher.waitFor(count, within: 120))
+      let changes = await watcher.stop()
+      #expect(changes.count == count)
+      let inOrder = changes.enumerated().allSatisfy { $0.element.sequence == $0.offset + 1 }
+      #expect(inOrder)
+      #expect(Set(changes.map(\.product.sku)).count == count)
+    }
+  }
 }

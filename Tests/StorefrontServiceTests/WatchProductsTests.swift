@@ -39,9 +39,9 @@ final class Watcher: Sendable {
   var changes: [Storefront_V1_ProductChange] { self.received.state.withLock { $0.changes } }
   var head: String? { self.received.state.withLock { $0.head } }
 
-  /// Waits until `count` changes have arrived.
-  func waitFor(_ count: Int) async throws -> Bool {
-    try await eventually { self.changes.count >= count }
+  /// Waits until `count` changes have arrived, for at most `seconds`.
+  func waitFor(_ count: Int, within seconds: Double = 5) async throws -> Bool {
+    try await eventually(within: seconds) { self.changes.count >= count }
   }
 
   /// Waits until the response header has arrived.
