@@ -22,6 +22,9 @@ let dependencies: [Package.Dependency] = [
   .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
   .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
   .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+  .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+  .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+  .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
 ]
 
 let defaultSwiftSettings: [SwiftSetting] = [
@@ -58,6 +61,7 @@ let targets: [Target] = [
     dependencies: [
       .target(name: "StorefrontCore"),
       .product(name: "GRDB", package: "GRDB.swift"),
+      .product(name: "CoreMetrics", package: "swift-metrics"),
     ],
     swiftSettings: defaultSwiftSettings
   ),
@@ -74,6 +78,11 @@ let targets: [Target] = [
       .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       .product(name: "Logging", package: "swift-log"),
       .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      .product(name: "CoreMetrics", package: "swift-metrics"),
+      .product(name: "Prometheus", package: "swift-prometheus"),
+      .product(name: "NIOCore", package: "swift-nio"),
+      .product(name: "NIOPosix", package: "swift-nio"),
+      .product(name: "NIOHTTP1", package: "swift-nio"),
     ],
     swiftSettings: defaultSwiftSettings
   ),

@@ -199,6 +199,14 @@ public final class ChatHub: Sendable {
     }
   }
 
+  /// How many rooms have members, and how many members they have in all.
+  public var occupancy: (rooms: Int, members: Int) {
+    self.state.withLock { state in
+      let occupied = state.rooms.values.filter { !$0.members.isEmpty }
+      return (occupied.count, occupied.reduce(0) { $0 + $1.members.count })
+    }
+  }
+
   /// How many members `room` has now.
   public func memberCount(room: String) -> Int {
     self.state.withLock { $0.rooms[room]?.members.count ?? 0 }

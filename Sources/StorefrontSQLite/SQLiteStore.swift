@@ -1,3 +1,4 @@
+public import CoreMetrics
 public import Foundation
 import GRDB
 public import StorefrontCore
@@ -15,15 +16,20 @@ public final class SQLiteStore: Sendable {
 
     /// How long the change log keeps changes.
     public var changeRetention: ChangeRetention
+    /// Where the latency of reads and writes goes (`storefront_store_query_duration_seconds`,
+    /// by `kind`); nowhere when nil.
+    public var metricsFactory: (any MetricsFactory)?
 
     public init(
       maximumReaderCount: Int = 4,
       busyTimeout: TimeInterval = 5,
-      changeRetention: ChangeRetention = ChangeRetention()
+      changeRetention: ChangeRetention = ChangeRetention(),
+      metricsFactory: (any MetricsFactory)? = nil
     ) {
       self.maximumReaderCount = maximumReaderCount
       self.busyTimeout = busyTimeout
       self.changeRetention = changeRetention
+      self.metricsFactory = metricsFactory
     }
   }
 
@@ -31,6 +37,8 @@ public final class SQLiteStore: Sendable {
   let changeRetention: ChangeRetention
   /// Told of every commit that appended to the change log.
   let changeSignal: ChangeSignal
+  /// The latency of reads and of writes, when measured.
+  private let timers: (read: CoreMetrics.Timer, write: CoreMetrics.Timer)?
   /// The database file.
   public let path: String
 
@@ -48,6 +56,13 @@ public final class SQLiteStore: Sendable {
     }
     self.path = path
     self.changeRetention = configuration.changeRetention
+    self.timers = configuration.metricsFactory.map { factory in
+      let label = "storefront_store_query_duration_seconds"
+      return (
+        CoreMetrics.Timer(label: label, dimensions: [("kind", "read")], factory: factory),
+        CoreMetrics.Timer(label: label, dimensions: [("kind", "write")], factory: factory)
+      )
+    }
     let pool = try DatabasePool(path: path, configuration: config)
     try Self.migrator.migrate(pool)
     self.pool = pool
@@ -86,6 +101,8 @@ public final class SQLiteStore: Sendable {
   /// says, and after the commit it wakes the watchers.
   func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
     let retention = self.changeRetention
+    let start = ContinuousClock.now
+    defer { self.timers?.write.recordSeconds((ContinuousClock.now - start) / .seconds(1)) }
     do {
       let (result, head) = try await self.pool.write { db in
         let before = try Self.changeHead(db)
@@ -105,6 +122,8 @@ public final class SQLiteStore: Sendable {
 
   /// Runs `body` on a read-only snapshot, translating SQLite's errors into domain errors.
   func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    let start = ContinuousClock.now
+    defer { self.timers?.read.recordSeconds((ContinuousClock.now - start) / .seconds(1)) }
     do {
       return try await self.pool.read(body)
     } catch let error as DatabaseError {
@@ -145,5 +164,19 @@ extension Database {
   /// their cost.
   func execute(cached sql: String, arguments: StatementArguments = []) throws {
     try self.cachedStatement(sql: sql).execute(arguments: arguments)
+  }
+}
+
+extension SQLiteStore {
+  /// Whether the database answers: its file is still where it was opened and a read of it
+  /// succeeds. For health checks.
+  public func isReachable() async -> Bool {
+    guard FileManager.default.fileExists(atPath: self.path) else { return false }
+    do {
+      _ = try await self.read(Self.changeHead)
+      return true
+    } catch {
+      return false
+    }
   }
 }

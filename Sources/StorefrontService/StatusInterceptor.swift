@@ -10,8 +10,8 @@ public struct StatusInterceptor: ServerInterceptor {
 
   private let logger: Logger
 
-  /// - Parameter logger: gets one debug line per finished RPC and an error line for each
-  ///   unexpected failure.
+  /// - Parameter logger: gets one info line per finished RPC (request id, method, peer, status,
+  ///   duration) and an error line for each unexpected failure.
   public init(logger: Logger) {
     self.logger = logger
   }
@@ -30,7 +30,7 @@ public struct StatusInterceptor: ServerInterceptor {
     let start = ContinuousClock.now
     let finish: @Sendable (RPCError?) -> Void = { error in
       let elapsed = ContinuousClock.now - start
-      logger.debug(
+      logger.info(
         "rpc finished",
         metadata: [
           "status": "\(error.map { "\($0.code)" } ?? "ok")",

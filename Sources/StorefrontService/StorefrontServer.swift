@@ -1,8 +1,11 @@
+import CoreMetrics
 public import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 public import Logging
+import Prometheus
 public import ServiceLifecycle
+import StorefrontAPI
 public import StorefrontCore
 public import StorefrontSQLite
 
@@ -27,6 +30,12 @@ public final class StorefrontServer: Service, Sendable {
     public var chat: ChatLimits
     /// How long the change log behind WatchProducts keeps changes.
     public var changeRetention: ChangeRetention
+    /// HTTP/2 and connection settings.
+    public var transport: TransportSettings
+    /// Serve Prometheus metrics over HTTP on this port (0: a free one); none when nil.
+    public var metricsPort: Int?
+    /// How often a health Watch probes the store.
+    public var healthProbeInterval: Duration
 
     public init(
       host: String = "127.0.0.1",
@@ -36,7 +45,10 @@ public final class StorefrontServer: Service, Sendable {
       maxRequestMessageBytes: Int = 4 * 1024 * 1024,
       service: ProductService.Configuration = ProductService.Configuration(),
       chat: ChatLimits = ChatLimits(),
-      changeRetention: ChangeRetention = ChangeRetention()
+      changeRetention: ChangeRetention = ChangeRetention(),
+      transport: TransportSettings = TransportSettings(),
+      metricsPort: Int? = nil,
+      healthProbeInterval: Duration = .seconds(1)
     ) {
       self.host = host
       self.port = port
@@ -46,6 +58,9 @@ public final class StorefrontServer: Service, Sendable {
       self.service = service
       self.chat = chat
       self.changeRetention = changeRetention
+      self.transport = transport
+      self.metricsPort = metricsPort
+      self.healthProbeInterval = healthProbeInterval
     }
   }
 
@@ -55,6 +70,11 @@ public final class StorefrontServer: Service, Sendable {
   public let blobs: ImageBlobStore
   /// The live chat rooms.
   public let chat: ChatHub
+  /// The serving state the health service reports.
+  public let health: HealthStatus
+  /// The port metrics are served on, when they are.
+  public let metricsPort: Int?
+  private let metricsEndpoint: MetricsEndpoint?
   private let transport: HTTP2ServerTransport.Posix
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let logger: Logger
@@ -66,9 +86,15 @@ public final class StorefrontServer: Service, Sendable {
     let manager = FileManager.default
     try manager.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
     self.logger = logger
+    // Each server has its own registry, so servers in one process (tests) never share one.
+    let registry = PrometheusCollectorRegistry()
+    let metrics = PrometheusMetricsFactory(registry: registry)
     self.store = try SQLiteStore(
       path: configuration.dataDirectory.appendingPathComponent("storefront.sqlite").path,
-      configuration: SQLiteStore.Configuration(changeRetention: configuration.changeRetention)
+      configuration: SQLiteStore.Configuration(
+        changeRetention: configuration.changeRetention,
+        metricsFactory: metrics
+      )
     )
     self.blobs = try ImageBlobStore(
       root: configuration.dataDirectory.appendingPathComponent("images", isDirectory: true)
@@ -94,7 +120,21 @@ public final class StorefrontServer: Service, Sendable {
       configuration: configuration.service,
       logger: logger
     )
-    var config = HTTP2ServerTransport.Posix.Config.defaults
+    let store = self.store
+    self.health = HealthStatus(
+      services: [Storefront_V1_ProductService.descriptor.fullyQualifiedService],
+      probeInterval: configuration.healthProbeInterval,
+      probe: { await store.isReachable() }
+    )
+    let descriptors = try DescriptorIndex(
+      services: [
+        Storefront_V1_ProductService.descriptor.fullyQualifiedService,
+        Grpc_Health_V1_Health.descriptor.fullyQualifiedService,
+        Grpc_Reflection_V1_ServerReflection.descriptor.fullyQualifiedService,
+        Grpc_Reflection_V1alpha_ServerReflection.descriptor.fullyQualifiedService,
+      ]
+    )
+    var config = configuration.transport.posixConfig
     config.rpc.maxRequestPayloadSize = configuration.maxRequestMessageBytes
     self.transport = HTTP2ServerTransport.Posix(
       address: .ipv4(host: configuration.host, port: configuration.port),
@@ -103,9 +143,31 @@ public final class StorefrontServer: Service, Sendable {
     )
     self.server = GRPCServer(
       transport: self.transport,
-      services: [service],
-      interceptors: [StatusInterceptor(logger: logger)]
+      services: [
+        service,
+        HealthService(status: self.health),
+        ReflectionService(index: descriptors),
+        ReflectionServiceV1Alpha(index: descriptors),
+      ],
+      interceptors: [MetricsInterceptor(factory: metrics), StatusInterceptor(logger: logger)]
     )
+    if let metricsPort = configuration.metricsPort {
+      let chat = self.chat
+      let endpoint = MetricsEndpoint(
+        host: configuration.host,
+        port: metricsPort,
+        registry: registry
+      ) {
+        let occupancy = chat.occupancy
+        Gauge(label: "storefront_chat_rooms", factory: metrics).record(occupancy.rooms)
+        Gauge(label: "storefront_chat_members", factory: metrics).record(occupancy.members)
+      }
+      self.metricsPort = try await endpoint.bind()
+      self.metricsEndpoint = endpoint
+    } else {
+      self.metricsPort = nil
+      self.metricsEndpoint = nil
+    }
   }
 
   private static func fillDemoCatalog(_ store: SQLiteStore, count: Int, logger: Logger) async throws
@@ -137,17 +199,33 @@ public final class StorefrontServer: Service, Sendable {
   /// under a `ServiceGroup`) it stops accepting calls, tells chat members, lets in-flight
   /// calls finish, and returns.
   public func run() async throws {
-    try await withGracefulShutdownHandler {
-      try await self.server.serve()
-    } onGracefulShutdown: {
-      self.beginShutdown()
+    do {
+      try await withGracefulShutdownHandler {
+        try await self.server.serve()
+      } onGracefulShutdown: {
+        self.beginShutdown()
+      }
+    } catch {
+      await self.close()
+      throw error
     }
-    try self.store.close()
+    await self.close()
+  }
+
+  /// Stops the metrics endpoint and closes the store: the end of ``run()``, however it ends.
+  private func close() async {
+    await self.metricsEndpoint?.stop()
+    do {
+      try self.store.close()
+    } catch {
+      self.logger.error("could not close the store", metadata: ["error": "\(error)"])
+    }
   }
 
   /// Starts a graceful shutdown: no new calls, chat members told and live watches ended
   /// (both with UNAVAILABLE), other calls in flight finish.
   public func beginShutdown() {
+    self.health.beginShutdown()
     self.chat.shutdown()
     self.store.endChangeWaits()
     self.server.beginGracefulShutdown()

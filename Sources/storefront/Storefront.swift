@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import StorefrontService
 
 @main
 struct Storefront: AsyncParsableCommand {
@@ -7,6 +9,25 @@ struct Storefront: AsyncParsableCommand {
     abstract: "A product catalogue served over gRPC, and a client for it.",
     subcommands: [Serve.self, ProductCommand.self, ImageCommand.self, ChatCommand.self]
   )
+
+  /// `serve` also reads its settings from the environment and a config file.
+  static func main() async {
+    var arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.first == "serve" {
+      do {
+        arguments =
+          ["serve"]
+          + (try SettingSources.arguments(
+            settings: Serve.settings,
+            commandLine: Array(arguments.dropFirst()),
+            environment: ProcessInfo.processInfo.environment
+          ))
+      } catch {
+        Self.exit(withError: error)
+      }
+    }
+    await Self.main(arguments)
+  }
 }
 
 struct ProductCommand: AsyncParsableCommand {

@@ -9,8 +9,17 @@ import UnixSignals
 
 struct Serve: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Serves the catalogue over gRPC (SQLite in the data directory)."
+    abstract: "Serves the catalogue over gRPC (SQLite in the data directory).",
+    discussion: """
+      Every option can also be set by an environment variable, STOREFRONT_ and the option's \
+      name in capitals with underscores (STOREFRONT_DATA_DIR for --data-dir), and by a JSON \
+      config file (--config FILE or STOREFRONT_CONFIG): {"port": 50051, "data-dir": "..."}. \
+      The command line wins over the environment, which wins over the file.
+      """
   )
+
+  @Option(help: "A JSON file of settings, keyed by option name.")
+  var config: String?
 
   @Option(help: "The address to listen on.")
   var host = "127.0.0.1"
@@ -26,6 +35,36 @@ struct Serve: AsyncParsableCommand {
 
   @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
   var logLevel: String = "info"
+
+  @Option(help: "Log format: text, or json (one object per line, for log shippers).")
+  var logFormat: String = "text"
+
+  @Option(help: "Serve Prometheus metrics over HTTP on this port, at /metrics (0: a free one).")
+  var metricsPort: Int?
+
+  @Option(help: "Seconds that in-flight calls get to finish after SIGTERM before they are cut.")
+  var shutdownGrace = 10.0
+
+  @Option(help: "HTTP/2 flow-control window per stream and connection, in bytes.")
+  var http2WindowBytes = TransportSettings().windowBytes
+
+  @Option(help: "The largest HTTP/2 frame accepted, in bytes (16384-16777215).")
+  var http2MaxFrameBytes = TransportSettings().maxFrameBytes
+
+  @Option(help: "Streams one connection may have open at once.")
+  var maxConcurrentStreams = TransportSettings().maxConcurrentStreams
+
+  @Option(help: "Seconds a connection may be quiet before the server pings it.")
+  var keepaliveTime = 7_200.0
+
+  @Option(help: "Seconds the server waits for a keepalive ping's answer.")
+  var keepaliveTimeout = 20.0
+
+  @Flag(help: "Refuse compressed requests and never compress responses.")
+  var disableCompression = false
+
+  @Option(help: "Seconds between the store probes of a health Watch.")
+  var healthProbeInterval = 1.0
 
   @Option(help: "The largest request message, in bytes.")
   var maxMessageBytes = 4 * 1024 * 1024
@@ -64,6 +103,22 @@ struct Serve: AsyncParsableCommand {
   var chatQueue = 256
 
   func validate() throws {
+    guard ["text", "json"].contains(self.logFormat) else {
+      throw ValidationError("--log-format is text or json")
+    }
+    guard (16_384 ... 16_777_215).contains(self.http2MaxFrameBytes) else {
+      throw ValidationError("--http2-max-frame-bytes must be 16384-16777215")
+    }
+    guard (65_535 ... Int(Int32.max)).contains(self.http2WindowBytes) else {
+      throw ValidationError("--http2-window-bytes must be 65535-2147483647")
+    }
+    guard self.shutdownGrace >= 0, self.keepaliveTime > 0, self.keepaliveTimeout > 0,
+      self.healthProbeInterval > 0, self.maxConcurrentStreams >= 1
+    else {
+      throw ValidationError(
+        "--shutdown-grace must not be negative; keepalive, probe and stream settings positive"
+      )
+    }
     guard ProductService.downloadChunkRange.contains(self.downloadChunkBytes) else {
       throw ValidationError("--download-chunk-bytes must be 1024-1048576")
     }
@@ -78,12 +133,15 @@ struct Serve: AsyncParsableCommand {
     guard let level = Logger.Level(rawValue: self.logLevel) else {
       throw ValidationError("unknown --log-level '\(self.logLevel)'")
     }
+    let json = self.logFormat == "json"
     LoggingSystem.bootstrap { label in
-      var handler = StreamLogHandler.standardError(label: label)
+      var handler: any LogHandler =
+        json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
       handler.logLevel = level
       return handler
     }
     let logger = Logger(label: "storefront")
+    self.logEffectiveSettings(to: logger)
     let configuration = StorefrontServer.Configuration(
       host: self.host,
       port: self.port,
@@ -106,14 +164,36 @@ struct Serve: AsyncParsableCommand {
       changeRetention: ChangeRetention(
         maxCount: self.changeLogKeep,
         maxAge: .seconds(self.changeLogMaxAge)
-      )
+      ),
+      transport: TransportSettings(
+        windowBytes: self.http2WindowBytes,
+        maxFrameBytes: self.http2MaxFrameBytes,
+        maxConcurrentStreams: self.maxConcurrentStreams,
+        keepaliveTime: .milliseconds(Int64(self.keepaliveTime * 1_000)),
+        keepaliveTimeout: .milliseconds(Int64(self.keepaliveTimeout * 1_000)),
+        compression: !self.disableCompression
+      ),
+      metricsPort: self.metricsPort,
+      healthProbeInterval: .milliseconds(Int64(self.healthProbeInterval * 1_000))
     )
     let server = try await StorefrontServer(configuration: configuration, logger: logger)
-    let group = ServiceGroup(
-      services: [server],
+    if let metricsPort = server.metricsPort {
+      logger.info(
+        "serving metrics",
+        metadata: ["url": "http://\(self.host):\(metricsPort)/metrics"]
+      )
+    }
+    // SIGTERM or SIGINT: shutdown begins (health NOT_SERVING, no new calls, streams told);
+    // what still runs after the grace period is cancelled.
+    var groupConfiguration = ServiceGroupConfiguration(
+      services: [.init(service: server)],
       gracefulShutdownSignals: [.sigterm, .sigint],
       logger: logger
     )
+    groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(
+      Int64(self.shutdownGrace * 1_000)
+    )
+    let group = ServiceGroup(configuration: groupConfiguration)
     try await withThrowingDiscardingTaskGroup { tasks in
       tasks.addTask { try await group.run() }
       let port = try await server.listeningPort
@@ -121,6 +201,61 @@ struct Serve: AsyncParsableCommand {
       // terminal, and scripts wait for this line.
       let line = "storefront listening on \(self.host):\(port) (data in \(self.dataDir))\n"
       FileHandle.standardOutput.write(Data(line.utf8))
+    }
+  }
+
+  /// The settings as this server runs with them, one line at start. Options whose name says
+  /// they hold a secret are hidden.
+  private func logEffectiveSettings(to logger: Logger) {
+    var settings: Logger.Metadata = [:]
+    for child in Mirror(reflecting: self).children {
+      guard let label = child.label, label.hasPrefix("_") else { continue }
+      let name = Self.optionName(property: String(label.dropFirst()))
+      let secret = ["key", "secret", "password", "token"].contains { name.contains($0) }
+      settings[name] = secret ? "(hidden)" : "\(Self.wrappedValue(child.value))"
+    }
+    logger.info("effective settings", metadata: settings)
+  }
+
+  /// The value inside an `Option` or `Flag` wrapper, as text: its parsed value, unwrapped
+  /// from optionals ("unset" for nil).
+  private static func wrappedValue(_ wrapper: Any) -> String {
+    var value: Any = wrapper
+    // Option(_parsedValue: Parsed.value(x)) -> x
+    while let child = Mirror(reflecting: value).children.first,
+      Mirror(reflecting: value).displayStyle != .optional
+    {
+      value = child.value
+      if child.label == "value" { break }
+    }
+    let mirror = Mirror(reflecting: value)
+    if mirror.displayStyle == .optional {
+      guard let wrapped = mirror.children.first?.value else { return "unset" }
+      return "\(wrapped)"
+    }
+    return "\(value)"
+  }
+
+  /// `dataDir` -> `data-dir`.
+  static func optionName(property: String) -> String {
+    property.reduce(into: "") { name, character in
+      if character.isUppercase {
+        name += "-" + character.lowercased()
+      } else {
+        name.append(character)
+      }
+    }
+  }
+
+  /// The options and flags of the command, read off a default instance, for
+  /// ``SettingSources``.
+  static var settings: [SettingSources.Setting] {
+    Mirror(reflecting: Serve()).children.compactMap { child in
+      guard let label = child.label, label.hasPrefix("_") else { return nil }
+      return SettingSources.Setting(
+        name: Self.optionName(property: String(label.dropFirst())),
+        isFlag: String(describing: type(of: child.value)).hasPrefix("Flag<")
+      )
     }
   }
 }

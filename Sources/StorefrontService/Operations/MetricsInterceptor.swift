@@ -1,0 +1,144 @@
+public import CoreMetrics
+public import GRPCCore
+import StorefrontAPI
+
+/// A message whose payload bytes are worth counting: image chunks, up or down.
+protocol CarriesPayloadBytes {
+  var payloadBytes: Int { get }
+}
+
+extension Storefront_V1_ImageRequest: CarriesPayloadBytes {
+  var payloadBytes: Int {
+    if case .chunk(let bytes) = self.data { bytes.count } else { 0 }
+  }
+}
+
+extension Storefront_V1_DownloadProductImageResponse: CarriesPayloadBytes {
+  var payloadBytes: Int {
+    if case .chunk(let bytes) = self.data { bytes.count } else { 0 }
+  }
+}
+
+/// Measures every RPC: a count and a latency histogram by method and status code, the RPCs in
+/// flight by method, and the image bytes uploaded and downloaded. Installed outermost, so it
+/// sees the status the client gets; handlers hold no metric code.
+public struct MetricsInterceptor: ServerInterceptor {
+  /// Metric names, as Prometheus shows them.
+  public enum Name {
+    public static let handled = "storefront_rpc_handled_total"
+    public static let duration = "storefront_rpc_duration_seconds"
+    public static let inFlight = "storefront_rpc_in_flight"
+    public static let uploadBytes = "storefront_image_upload_bytes_total"
+    public static let downloadBytes = "storefront_image_download_bytes_total"
+  }
+
+  private let factory: any MetricsFactory
+
+  public init(factory: any MetricsFactory) {
+    self.factory = factory
+  }
+
+  public func intercept<Input: Sendable, Output: Sendable>(
+    request: StreamingServerRequest<Input>,
+    context: ServerContext,
+    next:
+      @Sendable (StreamingServerRequest<Input>, ServerContext) async throws ->
+      StreamingServerResponse<Output>
+  ) async throws -> StreamingServerResponse<Output> {
+    let method = context.descriptor.fullyQualifiedMethod
+    let start = ContinuousClock.now
+    let inFlight = Meter(label: Name.inFlight, dimensions: [("method", method)], factory: factory)
+    inFlight.increment()
+    let factory = self.factory
+    let finish: @Sendable (RPCError.Code?) -> Void = { code in
+      inFlight.decrement()
+      let dimensions = [("method", method), ("code", code.map { "\($0)" } ?? "ok")]
+      Counter(label: Name.handled, dimensions: dimensions, factory: factory).increment()
+      Timer(label: Name.duration, dimensions: dimensions, factory: factory)
+        .recordSeconds((ContinuousClock.now - start) / .seconds(1))
+    }
+
+    var request = request
+    if Input.self is any CarriesPayloadBytes.Type {
+      let uploaded = Counter(label: Name.uploadBytes, factory: factory)
+      request.messages = RPCAsyncSequence(
+        wrapping: CountingSequence(base: request.messages) { uploaded.increment(by: $0) }
+      )
+    }
+    var response: StreamingServerResponse<Output>
+    do {
+      response = try await next(request, context)
+    } catch {
+      finish((error as? RPCError)?.code ?? .unknown)
+      throw error
+    }
+    switch response.accepted {
+    case .success(var contents):
+      let producer = contents.producer
+      let counted = Output.self is any CarriesPayloadBytes.Type
+      let downloaded = Counter(label: Name.downloadBytes, factory: factory)
+      contents.producer = { writer in
+        do {
+          let writer =
+            counted
+            ? RPCWriter(wrapping: CountingWriter(base: writer) { downloaded.increment(by: $0) })
+            : writer
+          let trailers = try await producer(writer)
+          finish(nil)
+          return trailers
+        } catch {
+          finish((error as? RPCError)?.code ?? .unknown)
+          throw error
+        }
+      }
+      response.accepted = .success(contents)
+    case .failure(let error):
+      finish(error.code)
+    }
+    return response
+  }
+}
+
+/// The request messages, counting the payload bytes of each as it passes.
+private struct CountingSequence<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable
+where Base.Element: Sendable {
+  typealias Element = Base.Element
+  let base: Base
+  let count: @Sendable (Int) -> Void
+
+  struct AsyncIterator: AsyncIteratorProtocol {
+    var base: Base.AsyncIterator
+    let count: @Sendable (Int) -> Void
+
+    mutating func next() async throws -> Element? {
+      let element = try await self.base.next()
+      if let bytes = (element as? any CarriesPayloadBytes)?.payloadBytes, bytes > 0 {
+        self.count(bytes)
+      }
+      return element
+    }
+  }
+
+  func makeAsyncIterator() -> AsyncIterator {
+    AsyncIterator(base: self.base.makeAsyncIterator(), count: self.count)
+  }
+}
+
+/// The response writer, counting the payload bytes of each message written.
+private struct CountingWriter<Element: Sendable>: RPCWriterProtocol {
+  let base: RPCWriter<Element>
+  let count: @Sendable (Int) -> Void
+
+  func write(_ element: Element) async throws {
+    try await self.base.write(element)
+    if let bytes = (element as? any CarriesPayloadBytes)?.payloadBytes, bytes > 0 {
+      self.count(bytes)
+    }
+  }
+
+  func write(contentsOf elements: some Sequence<Element>) async throws {
+    for element in elements {
+      try await self.write(element)
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+
+/// The HTTP/2 and connection settings of the server's transport that an operator may tune.
+///
+/// The defaults differ from the transport's where a measurement said so: see the README's
+/// "Running in production" for the numbers.
+public struct TransportSettings: Sendable, Hashable {
+  /// The HTTP/2 flow-control window of each stream and connection, in bytes.
+  public var windowBytes: Int
+  /// The largest HTTP/2 frame the server accepts, in bytes (16 KiB to 16 MiB).
+  public var maxFrameBytes: Int
+  /// How many streams one connection may have open at once.
+  public var maxConcurrentStreams: Int
+  /// How long a connection may be quiet before the server pings it.
+  public var keepaliveTime: Duration
+  /// How long the server waits for a ping's answer before closing the connection.
+  public var keepaliveTimeout: Duration
+  /// Whether requests may be gzip- or deflate-compressed (and responses compressed for
+  /// clients that ask).
+  public var compression: Bool
+
+  public init(
+    windowBytes: Int = 1 << 20,
+    maxFrameBytes: Int = 1 << 14,
+    maxConcurrentStreams: Int = 1_000,
+    keepaliveTime: Duration = .seconds(2 * 60 * 60),
+    keepaliveTimeout: Duration = .seconds(20),
+    compression: Bool = true
+  ) {
+    self.windowBytes = windowBytes
+    self.maxFrameBytes = maxFrameBytes
+    self.maxConcurrentStreams = maxConcurrentStreams
+    self.keepaliveTime = keepaliveTime
+    self.keepaliveTimeout = keepaliveTimeout
+    self.compression = compression
+  }
+
+  /// The transport's configuration with these settings.
+  var posixConfig: HTTP2ServerTransport.Posix.Config {
+    var config = HTTP2ServerTransport.Posix.Config.defaults
+    config.http2.targetWindowSize = self.windowBytes
+    config.http2.maxFrameSize = self.maxFrameBytes
+    config.http2.maxConcurrentStreams = self.maxConcurrentStreams
+    config.connection.keepalive.time = self.keepaliveTime
+    config.connection.keepalive.timeout = self.keepaliveTimeout
+    config.compression.enabledAlgorithms = self.compression ? [.gzip, .deflate] : .none
+    return config
+  }
+}
