@@ -44,13 +44,23 @@ enum TestServer {
     port: Int,
     _ body: (ProductClient) async throws -> Void
   ) async throws {
+    try await withGRPC(port: port) { client in
+      try await body(ProductClient(wrapping: client))
+    }
+  }
+
+  /// A client for any service of the server on `port`.
+  static func withGRPC(
+    port: Int,
+    _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Void
+  ) async throws {
     try await withGRPCClient(
       transport: .http2NIOPosix(
         target: .ipv4(address: "127.0.0.1", port: port),
         transportSecurity: .plaintext
       )
     ) { client in
-      try await body(ProductClient(wrapping: client))
+      try await body(client)
     }
   }
 }

@@ -99,9 +99,13 @@ public enum SettingSources {
         throw Failure(description: "config file \(path): unknown setting '\(key)'")
       }
       let text: String
+      // JSON's true and false arrive as NSNumbers too; their type code tells them apart.
+      let number = value as? NSNumber
+      let isBoolean = number.map { String(cString: $0.objCType) == "c" } ?? false
       switch value {
-      case let flag as Bool where setting.isFlag: text = flag ? "true" : "false"
-      case let number as NSNumber where !setting.isFlag: text = number.stringValue
+      case let number as NSNumber where setting.isFlag && isBoolean:
+        text = number.boolValue ? "true" : "false"
+      case let number as NSNumber where !setting.isFlag && !isBoolean: text = number.stringValue
       case let string as String where !setting.isFlag: text = string
       default:
         throw Failure(

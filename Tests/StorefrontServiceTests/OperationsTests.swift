@@ -1,0 +1,260 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import StorefrontAPI
+import StorefrontSQLite
+import StorefrontService
+import SwiftProtobuf
+import Synchronization
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+typealias HealthClient = Grpc_Health_V1_Health.Client<HTTP2ClientTransport.Posix>
+typealias ReflectionClient = Grpc_Reflection_V1_ServerReflection.Client<HTTP2ClientTransport.Posix>
+
+@Suite("Health over HTTP/2")
+struct HealthTests {
+  @Test("Check and List: the server and ProductService are SERVING; an unknown one NOT_FOUND")
+  func checkAndList() async throws {
+    try await TestServer.with { _, server in
+      try await TestServer.withGRPC(port: try await server.listeningPort) { grpc in
+        let health = HealthClient(wrapping: grpc)
+        for service in ["", "storefront.v1.ProductService"] {
+          let status = try await health.check(.with { $0.service = service }).status
+          #expect(status == .serving, "\(service)")
+        }
+        try await expectRPCError(.notFound) {
+          _ = try await health.check(.with { $0.service = "nobody.Service" })
+        }
+        let list = try await health.list(.init()).statuses
+        #expect(
+          list.mapValues(\.status) == ["": .serving, "storefront.v1.ProductService": .serving]
+        )
+      }
+    }
+  }
+
+  @Test("a store that cannot be reached is NOT_SERVING, and SERVING again when it is back")
+  func storeUnreachable() async throws {
+    let quickProbes: (inout StorefrontServer.Configuration) -> Void = {
+      $0.healthProbeInterval = .milliseconds(50)
+    }
+    try await TestServer.with(configure: quickProbes) { _, server in
+      try await TestServer.withGRPC(port: try await server.listeningPort) { grpc in
+        let health = HealthClient(wrapping: grpc)
+        let seen = Mutex<[Grpc_Health_V1_HealthCheckResponse.ServingStatus]>([])
+        let watch = Task {
+          try await health.watch(.with { $0.service = "" }) { response in
+            for try await message in response.messages {
+              seen.withLock { $0.append(message.status) }
+            }
+          }
+        }
+        defer { watch.cancel() }
+        #expect(try await eventually { seen.withLock { $0 } == [.serving] })
+        let moved = server.store.path + ".moved"
+        try FileManager.default.moveItem(atPath: server.store.path, toPath: moved)
+        #expect(try await health.check(.init()).status == .notServing)
+        #expect(try await eventually { seen.withLock { $0 } == [.serving, .notServing] })
+        try FileManager.default.moveItem(atPath: moved, toPath: server.store.path)
+        #expect(try await health.check(.init()).status == .serving)
+        #expect(try await eventually { seen.withLock { $0 } == [.serving, .notServing, .serving] })
+      }
+    }
+  }
+
+  @Test("Watch of an unknown service says SERVICE_UNKNOWN; shutdown sends NOT_SERVING and ends")
+  func watchUnknownAndShutdown() async throws {
+    try await TestServer.with { _, server in
+      try await TestServer.withGRPC(port: try await server.listeningPort) { grpc in
+        let health = HealthClient(wrapping: grpc)
+        let statuses = try await withThrowingTaskGroup(
+          of: [Grpc_Health_V1_HealthCheckResponse.ServingStatus].self
+        ) { group in
+          for service in ["", "nobody.Service"] {
+            group.addTask {
+              try await health.watch(.with { $0.service = service }) { response in
+                var statuses: [Grpc_Health_V1_HealthCheckResponse.ServingStatus] = []
+                for try await message in response.messages {
+                  statuses.append(message.status)
+                }
+                return statuses
+              }
+            }
+          }
+          try await Task.sleep(for: .milliseconds(200))
+          server.beginShutdown()
+          return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses.contains([.serving, .notServing]))
+        #expect(statuses.contains([.serviceUnknown]))
+        #expect(server.health.isShuttingDown)
+      }
+    }
+  }
+}
+
+@Suite("Server reflection over HTTP/2")
+struct ReflectionTests {
+  /// Sends `requests` on one stream; returns the answers.
+  static func ask(
+    _ client: ReflectionClient,
+    _ requests: [Grpc_Reflection_V1_ServerReflectionRequest]
+  ) async throws -> [Grpc_Reflection_V1_ServerReflectionResponse] {
+    try await client.serverReflectionInfo { writer in
+      try await writer.write(contentsOf: requests)
+    } onResponse: { response in
+      try await response.messages.reduce(into: []) { $0.append($1) }
+    }
+  }
+
+  static func fileNames(_ answer: Grpc_Reflection_V1_ServerReflectionResponse) throws -> [String] {
+    try answer.fileDescriptorResponse.fileDescriptorProto.map {
+      try Google_Protobuf_FileDescriptorProto(serializedBytes: $0).name
+    }
+  }
+
+  @Test("lists the services; describes a symbol and a file with their dependencies")
+  func listAndDescribe() async throws {
+    try await TestServer.with { _, server in
+      try await TestServer.withGRPC(port: try await server.listeningPort) { grpc in
+        let answers = try await Self.ask(
+          ReflectionClient(wrapping: grpc),
+          [
+            .with { $0.listServices = "" },
+            .with { $0.fileContainingSymbol = "storefront.v1.ProductService.GetProduct" },
+            .with { $0.fileByFilename = "storefront/v1/product.proto" },
+            .with { $0.fileContainingSymbol = "storefront.v1.ProductChange.Kind" },
+          ]
+        )
+        #expect(answers.count == 4)
+        #expect(
+          answers[0].listServicesResponse.service.map(\.name) == [
+            "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection", "storefront.v1.ProductService",
+          ]
+        )
+        let service = try Self.fileNames(answers[1])
+        #expect(service.first == "storefront/v1/product_service.proto")
+        #expect(
+          Set(service).isSuperset(of: [
+            "storefront/v1/product.proto", "google/protobuf/timestamp.proto",
+            "google/protobuf/field_mask.proto", "storefront/v1/watch.proto",
+          ])
+        )
+        #expect(Set(service).count == service.count)
+        #expect(
+          try Self.fileNames(answers[2]) == [
+            "storefront/v1/product.proto", "google/protobuf/timestamp.proto",
+          ]
+        )
+        #expect(try Self.fileNames(answers[3]).first == "storefront/v1/watch.proto")
+        #expect(
+          answers.allSatisfy {
+            if case .errorResponse = $0.messageResponse { false } else { true }
+          }
+        )
+      }
+    }
+  }
+
+  @Test("an unknown symbol, file, extension or type gets NOT_FOUND and the stream goes on")
+  func unknownThings() async throws {
+    try await TestServer.with { _, server in
+      try await TestServer.withGRPC(port: try await server.listeningPort) { grpc in
+        let answers = try await Self.ask(
+          ReflectionClient(wrapping: grpc),
+          [
+            .with { $0.fileContainingSymbol = "nobody.Nothing" },
+            .with { $0.fileByFilename = "nobody.proto" },
+            .with {
+              $0.fileContainingExtension = .with {
+                $0.containingType = "storefront.v1.Product"
+                $0.extensionNumber = 100
+              }
+            },
+            .with { $0.allExtensionNumbersOfType = "nobody.Nothing" },
+            .with { $0.allExtensionNumbersOfType = "storefront.v1.Product" },
+          ]
+        )
+        #expect(answers.count == 5)
+        #expect(answers.prefix(4).allSatisfy { $0.errorResponse.errorCode == 5 })
+        #expect(answers[4].allExtensionNumbersResponse.baseTypeName == "storefront.v1.Product")
+        #expect(answers[0].originalRequest.fileContainingSymbol == "nobody.Nothing")
+      }
+    }
+  }
+
+  @Test("v1alpha answers as v1 does")
+  func v1alpha() async throws {
+    try await TestServer.with { _, server in
+      try await TestServer.withGRPC(port: try await server.listeningPort) { grpc in
+        let client = Grpc_Reflection_V1alpha_ServerReflection.Client(wrapping: grpc)
+        let answers = try await client.serverReflectionInfo { writer in
+          try await writer.write(.with { $0.listServices = "" })
+        } onResponse: { response in
+          try await response.messages.reduce(into: []) { $0.append($1) }
+        }
+        #expect(answers.first?.listServicesResponse.service.count == 4)
+      }
+    }
+  }
+}
+
+@Suite("Metrics over HTTP")
+struct MetricsTests {
+  /// GETs `path` from the metrics endpoint; the status and the body.
+  static func get(_ path: String, port: Int) async throws -> (Int, String) {
+    let url = try #require(URL(string: "http://127.0.0.1:\(port)\(path)"))
+    let (data, response) = try await URLSession.shared.data(from: url)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+  }
+
+  @Test("GET /metrics shows each RPC by method and code, latency, store and upload bytes")
+  func scrape() async throws {
+    let withMetrics: (inout StorefrontServer.Configuration) -> Void = { $0.metricsPort = 0 }
+    try await TestServer.with(configure: withMetrics) { client, server in
+      let port = try #require(server.metricsPort)
+      let product = try await client.create()
+      try await expectRPCError(.notFound) {
+        _ = try await client.getProduct(.with { $0.id = "p_missing" })
+      }
+      _ = try await client.uploadProductImages { writer in
+        try await writer.write(UploadProductImagesTests.metadata(product.id))
+        try await writer.write(
+          contentsOf: UploadProductImagesTests.chunks(UploadProductImagesTests.png)
+        )
+      }
+      let (status, body) = try await Self.get("/metrics", port: port)
+      #expect(status == 200)
+      let lines = Set(body.split(separator: "\n").map(String.init))
+      #expect(
+        lines.contains(
+          #"storefront_rpc_handled_total{method="storefront.v1.ProductService/CreateProduct",code="ok"} 1"#
+        )
+      )
+      #expect(
+        lines.contains(
+          #"storefront_rpc_handled_total{method="storefront.v1.ProductService/GetProduct",code="notFound"} 1"#
+        )
+      )
+      #expect(
+        lines.contains(
+          "storefront_image_upload_bytes_total \(UploadProductImagesTests.png.count)"
+        )
+      )
+      #expect(
+        body.contains(
+          #"storefront_rpc_duration_seconds_count{method="storefront.v1.ProductService/CreateProduct",code="ok"} 1"#
+        )
+      )
+      #expect(body.contains(#"storefront_store_query_duration_seconds_count{kind="write"}"#))
+      #expect(lines.contains("storefront_chat_rooms 0.0"))
+      let (missing, _) = try await Self.get("/other", port: port)
+      #expect(missing == 404)
+    }
+  }
+}
