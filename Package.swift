@@ -134,6 +134,7 @@ let targets: [Target] = [
       .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
       .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       .product(name: "Logging", package: "swift-log"),
+      .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ],
     swiftSettings: defaultSwiftSettings
   ),

@@ -17,7 +17,7 @@ extension ProductService: Storefront_V1_ProductService.SimpleServiceProtocol {
     response: RPCWriter<Storefront_V1_ProductResponse>,
     context: ServerContext
   ) async throws {
-    try await context.cancellingWithRPC {
+    try await context.cancellingWithRPC(unlessDraining: self.drain) {
       try await self.listProducts(request, into: response, context: context)
     }
   }
@@ -27,7 +27,7 @@ extension ProductService: Storefront_V1_ProductService.SimpleServiceProtocol {
     request: RPCAsyncSequence<Storefront_V1_ImageRequest, any Error>,
     context: ServerContext
   ) async throws -> Storefront_V1_UploadResponse {
-    try await context.cancellingWithRPC {
+    try await context.cancellingWithRPC(unlessDraining: self.drain) {
       try await self.uploadProductImages(request, context: context)
     }
   }
@@ -39,7 +39,7 @@ extension ProductService: Storefront_V1_ProductService.SimpleServiceProtocol {
     response: RPCWriter<Storefront_V1_ChatMessage>,
     context: ServerContext
   ) async throws {
-    try await context.cancellingWithRPC {
+    try await context.cancellingWithRPC(unlessDraining: self.drain) {
       try await self.chat(request, into: response, context: context)
     }
   }
@@ -95,7 +95,7 @@ extension ProductService: Storefront_V1_ProductService.SimpleServiceProtocol {
     response: RPCWriter<Storefront_V1_DownloadProductImageResponse>,
     context: ServerContext
   ) async throws {
-    try await context.cancellingWithRPC {
+    try await context.cancellingWithRPC(unlessDraining: self.drain) {
       try await self.downloadProductImage(request, into: response)
     }
   }
@@ -105,7 +105,7 @@ extension ProductService: Storefront_V1_ProductService.SimpleServiceProtocol {
     request: RPCAsyncSequence<Storefront_V1_ImportProductsRequest, any Error>,
     context: ServerContext
   ) async throws -> Storefront_V1_ImportProductsResponse {
-    try await context.cancellingWithRPC {
+    try await context.cancellingWithRPC(unlessDraining: self.drain) {
       try await self.importProducts(request)
     }
   }

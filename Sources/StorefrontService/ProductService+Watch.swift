@@ -35,7 +35,7 @@ extension ProductService {
       start = head
     }
     return StreamingServerResponse(metadata: [Self.changeSequenceKey: "\(head)"]) { writer in
-      try await context.cancellingWithRPC {
+      try await context.cancellingWithRPC(unlessDraining: self.drain) {
         try await self.streamChanges(after: start, matching: filter, into: writer)
       }
       return [:]

@@ -44,6 +44,7 @@ public struct ProductService: Sendable {
   let chat: ChatHub
   let configuration: Configuration
   let logger: Logger
+  let drain: DrainState
 
   /// - Parameters:
   ///   - products: where products live.
@@ -53,6 +54,7 @@ public struct ProductService: Sendable {
   ///   - chat: the live chat rooms.
   ///   - configuration: limits.
   ///   - logger: for events an operator may act on.
+  ///   - drain: tells streams that shutdown has begun, so they keep their grace period.
   public init(
     products: any ProductStore,
     changes: any ProductChangeStore,
@@ -60,7 +62,8 @@ public struct ProductService: Sendable {
     blobs: ImageBlobStore,
     chat: ChatHub,
     configuration: Configuration = Configuration(),
-    logger: Logger
+    logger: Logger,
+    drain: DrainState = DrainState()
   ) {
     self.products = products
     self.changes = changes
@@ -69,6 +72,7 @@ public struct ProductService: Sendable {
     self.chat = chat
     self.configuration = configuration
     self.logger = logger
+    self.drain = drain
   }
 }
 

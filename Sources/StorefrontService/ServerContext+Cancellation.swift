@@ -1,4 +1,21 @@
 import GRPCCore
+import Synchronization
+
+/// Whether the server has begun draining: shutdown started, in-flight calls get their grace
+/// period.
+public final class DrainState: Sendable {
+  private let begun = Mutex(false)
+
+  public init() {}
+
+  /// Whether draining has begun.
+  public var hasBegun: Bool { self.begun.withLock { $0 } }
+
+  /// Marks the start of draining; from now on an RPC's cancellation no longer cuts its work.
+  public func begin() {
+    self.begun.withLock { $0 = true }
+  }
+}
 
 extension ServerContext {
   /// Runs `body` in a task that is cancelled as soon as the RPC is.
@@ -7,8 +24,13 @@ extension ServerContext {
   /// passes, but it does not cancel the handler's task. Streaming handlers run inside this, so
   /// that a store read, a pending chat message or a blocked read of the request stream stops
   /// promptly instead of working for a client that is gone.
+  ///
+  /// The transport also flags every RPC when the server starts shutting down. With `drain`
+  /// given, that flag is ignored once draining has begun: the call keeps its grace period, at
+  /// the end of which the server cancels what still runs.
   /// - Throws: CANCELLED when the RPC is cancelled first; otherwise what `body` throws.
   func cancellingWithRPC<Result: Sendable>(
+    unlessDraining drain: DrainState? = nil,
     _ body: @escaping @Sendable () async throws -> Result
   ) async throws -> Result {
     try await withThrowingTaskGroup(of: Result?.self) { group in
@@ -17,13 +39,16 @@ extension ServerContext {
       }
       group.addTask {
         try await self.cancellation.cancelled
-        throw RPCError(code: .cancelled, message: "the RPC was cancelled or its deadline passed")
+        return nil
       }
       defer { group.cancelAll() }
-      guard case .some(.some(let result)) = try await group.next() else {
-        throw RPCError(code: .cancelled, message: "the RPC was cancelled")
+      while let outcome = try await group.next() {
+        if let result = outcome { return result }
+        if drain?.hasBegun != true {
+          throw RPCError(code: .cancelled, message: "the RPC was cancelled or its deadline passed")
+        }
       }
-      return result
+      throw RPCError(code: .cancelled, message: "the RPC was cancelled")
     }
   }
 }

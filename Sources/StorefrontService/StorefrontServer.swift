@@ -72,6 +72,8 @@ public final class StorefrontServer: Service, Sendable {
   public let chat: ChatHub
   /// The serving state the health service reports.
   public let health: HealthStatus
+  /// Set when shutdown begins.
+  private let drain = DrainState()
   /// The port metrics are served on, when they are.
   public let metricsPort: Int?
   private let metricsEndpoint: MetricsEndpoint?
@@ -118,7 +120,8 @@ public final class StorefrontServer: Service, Sendable {
       blobs: self.blobs,
       chat: self.chat,
       configuration: configuration.service,
-      logger: logger
+      logger: logger,
+      drain: self.drain
     )
     let store = self.store
     self.health = HealthStatus(
@@ -225,6 +228,7 @@ public final class StorefrontServer: Service, Sendable {
   /// Starts a graceful shutdown: no new calls, chat members told and live watches ended
   /// (both with UNAVAILABLE), other calls in flight finish.
   public func beginShutdown() {
+    self.drain.begin()
     self.health.beginShutdown()
     self.chat.shutdown()
     self.store.endChangeWaits()

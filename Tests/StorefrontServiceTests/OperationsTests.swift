@@ -1,6 +1,8 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
 import StorefrontAPI
 import StorefrontSQLite
 import StorefrontService
@@ -71,6 +73,7 @@ struct HealthTests {
     try await TestServer.with { _, server in
       try await TestServer.withGRPC(port: try await server.listeningPort) { grpc in
         let health = HealthClient(wrapping: grpc)
+        let received = Locked(0)
         let statuses = try await withThrowingTaskGroup(
           of: [Grpc_Health_V1_HealthCheckResponse.ServingStatus].self
         ) { group in
@@ -80,12 +83,15 @@ struct HealthTests {
                 var statuses: [Grpc_Health_V1_HealthCheckResponse.ServingStatus] = []
                 for try await message in response.messages {
                   statuses.append(message.status)
+                  received.withLock { $0 += 1 }
                 }
                 return statuses
               }
             }
           }
-          try await Task.sleep(for: .milliseconds(200))
+          // Both watches are running on the server before shutdown begins.
+          let running = try await eventually { received.withLock { $0 } == 2 }
+          #expect(running)
           server.beginShutdown()
           return try await group.reduce(into: []) { $0.append($1) }
         }
@@ -256,5 +262,149 @@ struct MetricsTests {
       let (missing, _) = try await Self.get("/other", port: port)
       #expect(missing == 404)
     }
+  }
+}
+
+@Suite("Compression over HTTP/2")
+struct CompressionTests {
+  /// Calls GetProduct with a gzip-compressed request on a server configured by `configure`.
+  static func compressedGet(
+    configure: @escaping (inout StorefrontServer.Configuration) -> Void
+  ) async throws -> RPCError.Code? {
+    var code: RPCError.Code?
+    try await TestServer.with(configure: configure) { client, server in
+      let product = try await client.create()
+      var config = HTTP2ClientTransport.Posix.Config.defaults
+      config.compression = .init(algorithm: .gzip, enabledAlgorithms: [.gzip, .deflate])
+      try await withGRPCClient(
+        transport: .http2NIOPosix(
+          target: .ipv4(address: "127.0.0.1", port: try await server.listeningPort),
+          transportSecurity: .plaintext,
+          config: config
+        )
+      ) { grpc in
+        var options = CallOptions.defaults
+        options.compression = .gzip
+        do {
+          let found = try await ProductClient(wrapping: grpc).getProduct(
+            .with { $0.id = product.id },
+            options: options
+          )
+          #expect(found.product == product)
+        } catch let error as RPCError {
+          code = error.code
+        }
+      }
+    }
+    return code
+  }
+
+  @Test("a gzip-compressed request is served by default")
+  func gzipAccepted() async throws {
+    let code = try await Self.compressedGet { _ in }
+    #expect(code == nil)
+  }
+
+  @Test("with compression disabled, a compressed request is refused")
+  func gzipRefusedWhenDisabled() async throws {
+    let code = try await Self.compressedGet { $0.transport.compression = false }
+    #expect(code == .unimplemented)
+  }
+}
+
+@Suite("Draining")
+struct DrainTests {
+  /// Runs a server in a `ServiceGroup` whose grace period is `grace`, with a client; returns
+  /// after the group has stopped. `body` gets the client, the group and the server.
+  static func withDrainingServer(
+    grace: Duration,
+    directory: URL,
+    _ body: @escaping @Sendable (ProductClient, ServiceGroup, SQLiteStore) async throws -> Void
+  ) async throws {
+    // One product per import batch: a committed product shows that a stream is running.
+    var settings = StorefrontServer.Configuration(port: 0, dataDirectory: directory)
+    settings.service.importBatchSize = 1
+    let server = try await StorefrontServer(
+      configuration: settings,
+      logger: Logger(label: "test") { _ in InMemoryLogHandler() }
+    )
+    var configuration = ServiceGroupConfiguration(
+      services: [.init(service: server)],
+      logger: Logger(label: "test") { _ in InMemoryLogHandler() }
+    )
+    configuration.maximumGracefulShutdownDuration = grace
+    let group = ServiceGroup(configuration: configuration)
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await group.run() }
+      try await TestServer.withClient(port: try await server.listeningPort) { client in
+        try await body(client, group, server.store)
+      }
+      try await tasks.waitForAll()
+    }
+  }
+
+  static func productCount(in directory: URL) async throws -> Int {
+    let store = try SQLiteStore(path: directory.appendingPathComponent("storefront.sqlite").path)
+    defer { try? store.close() }
+    return try await store.productCount()
+  }
+
+  @Test("a client stream that ends within the grace period completes and is acknowledged")
+  func streamFinishesWithinGrace() async throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("storefront-drain-\(UUID().uuidString)", isDirectory: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let summary = Mutex(Storefront_V1_ImportProductsResponse())
+    try await Self.withDrainingServer(grace: .seconds(5), directory: directory) {
+      client,
+      group,
+      store in
+      let result = try await client.importProducts { writer in
+        try await writer.write(.with { $0.product = .sample() })
+        // The stream runs on the server before shutdown begins: a stream the server has not
+        // seen when it starts shutting down is refused (RST_STREAM, REFUSED_STREAM).
+        let running = try await eventually { try await store.productCount() == 1 }
+        #expect(running)
+        await group.triggerGracefulShutdown()
+        try await Task.sleep(for: .milliseconds(200))
+        try await writer.write(.with { $0.product = .sample() })
+      }
+      summary.withLock { $0 = result }
+    }
+    #expect(summary.withLock { $0.created } == 2)
+    #expect(try await Self.productCount(in: directory) == 2)
+  }
+
+  @Test("a call still streaming when the grace period ends is cut, and the server stops")
+  func graceEnds() async throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("storefront-drain-\(UUID().uuidString)", isDirectory: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let ending = Mutex<RPCError.Code?>(nil)
+    try await Self.withDrainingServer(grace: .milliseconds(500), directory: directory) {
+      client,
+      group,
+      store in
+      _ = try await client.create()
+      let importing = Task {
+        try await client.importProducts { writer in
+          try await writer.write(.with { $0.product = .sample() })
+          // Never ends on its own.
+          try await Task.sleep(for: .seconds(60))
+        }
+      }
+      let running = try await eventually { try await store.productCount() == 2 }
+      #expect(running)
+      await group.triggerGracefulShutdown()
+      do {
+        _ = try await importing.value
+      } catch let error as RPCError {
+        ending.withLock { $0 = error.code }
+      }
+    }
+    // The stream was cut (the server's grace ran out), and the server stopped all the same.
+    #expect(ending.withLock { $0 } != nil)
+    // Every acknowledged write, and each committed batch, is on disk.
+    #expect(try await Self.productCount(in: directory) == 2)
   }
 }

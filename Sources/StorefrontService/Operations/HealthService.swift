@@ -15,6 +15,8 @@ public final class HealthStatus: Sendable {
   private let probe: @Sendable () async -> Bool
   /// Advanced when shutdown begins, to wake watchers.
   private let shutdownSignal = ChangeSignal(head: 0)
+  /// Keeps watches alive through the transport's shutdown flag, to send NOT_SERVING.
+  let drain = DrainState()
 
   /// - Parameters:
   ///   - services: the fully-qualified names of the services to report on.
@@ -35,6 +37,7 @@ public final class HealthStatus: Sendable {
 
   /// From now on every service is NOT_SERVING; watchers hear of it at once.
   public func beginShutdown() {
+    self.drain.begin()
     self.shutdownSignal.advance(to: 1)
   }
 
@@ -96,7 +99,7 @@ public struct HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
     response: RPCWriter<Grpc_Health_V1_HealthCheckResponse>,
     context: ServerContext
   ) async throws {
-    try await context.cancellingWithRPC {
+    try await context.cancellingWithRPC(unlessDraining: self.health.drain) {
       var last: Grpc_Health_V1_HealthCheckResponse.ServingStatus?
       while true {
         let status = await self.health.status(of: request.service) ?? .serviceUnknown
