@@ -30,6 +30,10 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = REPO_ROOT / "Protos"
+#: The protos the stubs are generated from. Protos/ also holds copies of grpc/health and
+#: grpc/reflection for the server; generated modules in a `grpc/` folder would shadow the real
+#: `grpc` package, so tests use grpcio-health-checking and grpcio-reflection for those.
+STUB_PROTOS = PROTO_ROOT / "storefront"
 
 #: Seconds any single RPC may take before the test fails with DEADLINE_EXCEEDED.
 RPC_TIMEOUT = 10.0
@@ -47,9 +51,9 @@ def _generate_stubs() -> str:
     """Generates the protobuf and gRPC modules into a temporary folder; returns the folder."""
     out = tempfile.mkdtemp(prefix="storefront-stubs-")
     atexit.register(shutil.rmtree, out, ignore_errors=True)
-    protos = sorted(str(path) for path in PROTO_ROOT.rglob("*.proto"))
+    protos = sorted(str(path) for path in STUB_PROTOS.rglob("*.proto"))
     if not protos:
-        raise pytest.UsageError(f"no .proto files under {PROTO_ROOT}")
+        raise pytest.UsageError(f"no .proto files under {STUB_PROTOS}")
     result = subprocess.run(
         [
             sys.executable,
@@ -126,9 +130,20 @@ class _CallDetails(grpc.ClientCallDetails):
 
 
 class ServerProcess:
-    """A running `storefront serve` and everything it has printed so far."""
+    """A running `storefront serve` and everything it has printed so far.
 
-    def __init__(self, binary: str, data_dir: Path, extra_args: tuple[str, ...] = ()) -> None:
+    `output()` holds the last lines of stdout and stderr together; `stderr_lines()` every line
+    the server logged (its logs go to stderr, the "listening on" line to stdout).
+    """
+
+    def __init__(
+        self,
+        binary: str,
+        data_dir: Path,
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.data_dir = data_dir
         self.process = subprocess.Popen(
             [
                 binary,
@@ -143,24 +158,34 @@ class ServerProcess:
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.PIPE,
             text=True,
             errors="replace",
+            env=None if env is None else {**os.environ, **env},
         )
         self._lines: collections.deque[str] = collections.deque(maxlen=200)
+        self._stderr: collections.deque[str] = collections.deque(maxlen=100_000)
         self.port: int | None = None
         self._changed = threading.Condition()
-        self._reader = threading.Thread(target=self._read_output, daemon=True)
+        self._reader = threading.Thread(
+            target=self._read_output, args=(self.process.stdout, False), daemon=True
+        )
+        self._stderr_reader = threading.Thread(
+            target=self._read_output, args=(self.process.stderr, True), daemon=True
+        )
         self._reader.start()
+        self._stderr_reader.start()
 
-    def _read_output(self) -> None:
+    def _read_output(self, pipe, is_stderr: bool) -> None:
         # Drains the pipe for the server's whole life so its logging can never block it.
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
+        assert pipe is not None
+        for line in pipe:
             with self._changed:
                 self._lines.append(line.rstrip("\n"))
+                if is_stderr:
+                    self._stderr.append(line.rstrip("\n"))
                 match = LISTENING.search(line)
-                if match and self.port is None:
+                if match and self.port is None and not is_stderr:
                     self.port = int(match.group(1))
                 self._changed.notify_all()
         with self._changed:
@@ -169,6 +194,36 @@ class ServerProcess:
     def output(self) -> str:
         with self._changed:
             return "\n".join(self._lines)
+
+    def stderr_lines(self) -> list[str]:
+        """Every line the server has written to stderr so far (its log), in order."""
+        with self._changed:
+            return list(self._stderr)
+
+    def wait_for_stderr(self, pattern: str | re.Pattern, timeout: float) -> re.Match:
+        """The first match of `pattern` in a stderr line, waiting up to `timeout` seconds."""
+        compiled = re.compile(pattern)
+
+        def find() -> re.Match | None:
+            return next(filter(None, map(compiled.search, self._stderr)), None)
+
+        with self._changed:
+            self._changed.wait_for(
+                lambda: find() is not None or not self._stderr_reader.is_alive(), timeout
+            )
+            match = find()
+        if match is None:
+            pytest.fail(
+                f"the server logged no line matching {compiled.pattern!r} within {timeout:.0f} s. "
+                f"Its output:\n{self.output()}",
+                pytrace=False,
+            )
+        return match
+
+    def wait_for_output_end(self, timeout: float) -> None:
+        """Waits until both pipes are closed: after the process exited, all it printed is read."""
+        self._reader.join(timeout=timeout)
+        self._stderr_reader.join(timeout=timeout)
 
     def wait_until_listening(self, timeout: float) -> None:
         """Waits for the "listening on" line, which sets `port`; fails the test without it."""
@@ -195,7 +250,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self._reader.join(timeout=5)
+        self.wait_for_output_end(timeout=5)
         return self.process.returncode
 
 
@@ -213,12 +268,15 @@ def server_binary() -> str:
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, *extra_args: str) -> Iterator[ServerProcess]:
+def running_server(
+    data_dir: Path, *extra_args: str, env: dict[str, str] | None = None
+) -> Iterator[ServerProcess]:
     """Starts a server and stops it on exit; yields once it has printed its port.
 
-    `extra_args` are further `storefront serve` flags, e.g. "--import-batch-size", "100".
+    `extra_args` are further `storefront serve` flags, e.g. "--import-batch-size", "100";
+    `env` holds environment variables added to the test's own.
     """
-    server = ServerProcess(server_binary(), data_dir, extra_args)
+    server = ServerProcess(server_binary(), data_dir, extra_args, env)
     try:
         server.wait_until_listening(STARTUP_TIMEOUT)
         yield server
@@ -239,9 +297,11 @@ _SERVER_PROCESS = pytest.StashKey[ServerProcess]()
 
 
 @contextlib.contextmanager
-def connected_server(data_dir: Path, *extra_args: str) -> Iterator[Server]:
+def connected_server(
+    data_dir: Path, *extra_args: str, env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """A running server with a connected channel whose calls have a default deadline."""
-    with running_server(data_dir, *extra_args) as process:
+    with running_server(data_dir, *extra_args, env=env) as process:
         address = f"127.0.0.1:{process.port}"
         channel = grpc.intercept_channel(
             grpc.insecure_channel(address), _DefaultTimeout(RPC_TIMEOUT)
@@ -273,13 +333,18 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """A factory for servers of the test's own, started with extra `storefront serve` flags.
 
     `start_server("--import-batch-size", "100")` returns a connected `Server` with a fresh
-    data folder; every server it started is stopped when the test ends.
+    data folder; every server it started is stopped when the test ends. `data_dir=` runs it
+    on a given folder instead (e.g. to restart on another server's data), `env=` adds
+    environment variables.
     """
     with contextlib.ExitStack() as stack:
 
-        def start(*extra_args: str) -> Server:
-            data_dir = tmp_path_factory.mktemp("storefront-extra-data")
-            return stack.enter_context(connected_server(data_dir, *extra_args))
+        def start(
+            *extra_args: str, data_dir: Path | None = None, env: dict[str, str] | None = None
+        ) -> Server:
+            if data_dir is None:
+                data_dir = tmp_path_factory.mktemp("storefront-extra-data")
+            return stack.enter_context(connected_server(data_dir, *extra_args, env=env))
 
         yield start
 
