@@ -35,6 +35,11 @@ public final class HealthStatus: Sendable {
   /// Whether shutdown has begun.
   public var isShuttingDown: Bool { self.shutdownSignal.head > 0 }
 
+  /// Returns once shutdown has begun.
+  public func waitForShutdown() async throws {
+    try await self.shutdownSignal.wait(after: 0)
+  }
+
   /// From now on every service is NOT_SERVING; watchers hear of it at once.
   public func beginShutdown() {
     self.drain.begin()

@@ -22,6 +22,9 @@ public struct TransportSettings: Sendable, Hashable {
   /// Whether requests may be gzip- or deflate-compressed (and responses compressed for
   /// clients that ask).
   public var compression: Bool
+  /// How long a connection may take to close once the server has told it to go away
+  /// (shutdown); then it is closed, with whatever streams it still has. Nil: no limit.
+  public var maxGraceTime: Duration?
 
   public init(
     windowBytes: Int = 1 << 20,
@@ -29,7 +32,8 @@ public struct TransportSettings: Sendable, Hashable {
     maxConcurrentStreams: Int = 1_000,
     keepaliveTime: Duration = .seconds(2 * 60 * 60),
     keepaliveTimeout: Duration = .seconds(20),
-    compression: Bool = true
+    compression: Bool = true,
+    maxGraceTime: Duration? = .seconds(10)
   ) {
     self.windowBytes = windowBytes
     self.maxFrameBytes = maxFrameBytes
@@ -37,6 +41,7 @@ public struct TransportSettings: Sendable, Hashable {
     self.keepaliveTime = keepaliveTime
     self.keepaliveTimeout = keepaliveTimeout
     self.compression = compression
+    self.maxGraceTime = maxGraceTime
   }
 
   /// The transport's configuration with these settings.
@@ -48,6 +53,7 @@ public struct TransportSettings: Sendable, Hashable {
     config.connection.keepalive.time = self.keepaliveTime
     config.connection.keepalive.timeout = self.keepaliveTimeout
     config.compression.enabledAlgorithms = self.compression ? [.gzip, .deflate] : .none
+    config.connection.maxGraceTime = self.maxGraceTime
     return config
   }
 }

@@ -171,7 +171,11 @@ struct Serve: AsyncParsableCommand {
         maxConcurrentStreams: self.maxConcurrentStreams,
         keepaliveTime: .milliseconds(Int64(self.keepaliveTime * 1_000)),
         keepaliveTimeout: .milliseconds(Int64(self.keepaliveTimeout * 1_000)),
-        compression: !self.disableCompression
+        compression: !self.disableCompression,
+        // Connections still open when the grace period ends are closed: grpc-swift-nio-transport
+        // can leave a stream opened in the instant of shutdown without an answer, and that
+        // stream would otherwise hold its connection, and the server, open.
+        maxGraceTime: .milliseconds(Int64(self.shutdownGrace * 1_000))
       ),
       metricsPort: self.metricsPort,
       healthProbeInterval: .milliseconds(Int64(self.healthProbeInterval * 1_000))
@@ -193,7 +197,19 @@ struct Serve: AsyncParsableCommand {
     groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(
       Int64(self.shutdownGrace * 1_000)
     )
+
     let group = ServiceGroup(configuration: groupConfiguration)
+    // After the grace period the server is cancelled. If it still has not stopped a little
+    // later (grpc-swift-nio-transport can leave a stream opened in the instant of shutdown
+    // without an answer, holding the server open), the process ends anyway: every
+    // acknowledged write is already on disk.
+    let deadline = Duration.milliseconds(Int64(self.shutdownGrace * 1_000)) + .seconds(3)
+    Task.detached {
+      try await server.health.waitForShutdown()
+      try await Task.sleep(for: deadline)
+      logger.warning("calls still open after the grace period; exiting")
+      Foundation.exit(0)
+    }
     try await withThrowingDiscardingTaskGroup { tasks in
       tasks.addTask { try await group.run() }
       let port = try await server.listeningPort
