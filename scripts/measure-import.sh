@@ -8,29 +8,9 @@
 # one line of results. A measurement, not a test: it never fails on a number.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 count="${1:-100000}"
-cd "$root"
-swift build -c release --product storefront >&2
-bin="$root/.build/release/storefront"
-
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$bin" serve --port 0 --data-dir "$work/data" >"$work/serve.out" 2>"$work/serve.err" &
-server_pid=$!
-for _ in $(seq 1 100); do
-  grep -q "listening on" "$work/serve.out" 2>/dev/null && break
-  sleep 0.1
-done
-port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/serve.out")"
-[[ -n "$port" ]] || { echo "the server did not start" >&2; cat "$work/serve.err" >&2; exit 1; }
-server="127.0.0.1:$port"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/release-server.sh"
+start_server --data-dir "$work/data"
 
 python3 - "$count" >"$work/products.jsonl" <<'PY'
 import json, sys
