@@ -59,11 +59,11 @@ public struct ChangeFilter: Hashable, Sendable {
   }
 }
 
-/// How long the change log keeps changes: the newer bound of the two wins.
+/// How long the change log keeps changes: a change goes as soon as either bound says so.
 public struct ChangeRetention: Hashable, Sendable {
-  /// Keep at least the newest `maxCount` changes...
+  /// Keep at most the newest `maxCount` changes...
   public var maxCount: Int64
-  /// ...and every change younger than `maxAge`.
+  /// ...and none older than `maxAge`.
   public var maxAge: Duration
 
   public init(maxCount: Int64 = 1_000_000, maxAge: Duration = .seconds(7 * 24 * 3600)) {

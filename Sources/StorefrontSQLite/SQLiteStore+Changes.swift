@@ -57,8 +57,14 @@ extension SQLiteStore: ProductChangeStore {
         ),
         arguments: [Self.changeScanWindow, cutoff]
       ) ?? 0
-    let horizon = max(head - retention.maxCount, tooOld)
-    guard horizon > 0 else { return }
+    // At most one scan window per pass, so that one write never carries a huge deletion
+    // (after the retention was lowered, say); later writes prune the rest.
+    let pruned =
+      try Int64.fetchOne(
+        db.cachedStatement(sql: "SELECT pruned_through FROM product_change_state")
+      ) ?? 0
+    let horizon = min(max(head - retention.maxCount, tooOld), pruned + Self.changeScanWindow)
+    guard horizon > pruned else { return }
     try db.execute(cached: "DELETE FROM product_change WHERE sequence <= ?", arguments: [horizon])
     try db.execute(
       cached: "UPDATE product_change_state SET pruned_through = MAX(pruned_through, ?)",

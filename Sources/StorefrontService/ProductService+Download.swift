@@ -35,7 +35,14 @@ extension ProductService {
         message: "offset \(request.offset) is past the end of the image (\(record.sizeBytes) bytes)"
       )
     }
-    let file = try self.blobs.open(sha256: record.sha256)
+    let file: ImageBlobReader
+    do {
+      file = try self.blobs.open(sha256: record.sha256)
+    } catch {
+      // Deleted between the lookup and the open: NOT_FOUND, not a fault of the server.
+      _ = try await self.images.image(id: id)
+      throw error
+    }
     defer { file.close() }
     try await response.write(.with { $0.metadata = Storefront_V1_UploadedImage(record) })
     var offset = request.offset

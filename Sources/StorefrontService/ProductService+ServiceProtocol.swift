@@ -68,7 +68,8 @@ extension ProductService: Storefront_V1_ProductService.SimpleServiceProtocol {
     try await self.deleteProduct(request)
   }
 
-  /// Streams product changes; the response header `x-change-sequence` carries the head.
+  /// Streams product changes; the response header `x-change-sequence` carries the sequence
+  /// the stream starts after.
   /// Errors: INVALID_ARGUMENT, OUT_OF_RANGE, RESOURCE_EXHAUSTED, CANCELLED.
   public func watchProducts(
     request: ServerRequest<Storefront_V1_WatchProductsRequest>,

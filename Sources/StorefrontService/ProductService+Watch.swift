@@ -4,8 +4,8 @@ import StorefrontCore
 import SwiftProtobuf
 
 extension ProductService {
-  /// The response header that carries the change log's head when a watch starts: the
-  /// `since_sequence` to resume from if nothing arrives before the stream breaks.
+  /// The response header that carries the sequence the stream starts after (`since_sequence`,
+  /// or the head for a live watch): where to resume if nothing arrives before it breaks.
   public static let changeSequenceKey = "x-change-sequence"
 
   /// WatchProducts: checks the request, then answers a stream of the changes after
@@ -34,7 +34,7 @@ extension ProductService {
     } else {
       start = head
     }
-    return StreamingServerResponse(metadata: [Self.changeSequenceKey: "\(head)"]) { writer in
+    return StreamingServerResponse(metadata: [Self.changeSequenceKey: "\(start)"]) { writer in
       try await context.cancellingWithRPC(unlessDraining: self.drain) {
         try await self.streamChanges(after: start, matching: filter, into: writer)
       }

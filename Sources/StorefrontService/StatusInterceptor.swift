@@ -28,7 +28,7 @@ public struct StatusInterceptor: ServerInterceptor {
       clientID.flatMap { $0.utf8.count <= 128 ? $0 : nil } ?? Identifier.make(prefix: "req")
     let logger = self.logger(requestID: requestID, context: context)
     let start = ContinuousClock.now
-    let finish: @Sendable (RPCError?) -> Void = { error in
+    let finish = RPCCompletion { error in
       let elapsed = ContinuousClock.now - start
       logger.info(
         "rpc finished",

@@ -57,11 +57,16 @@ struct ClientOptions: ParsableArguments {
 }
 
 /// Writes to standard output, unbuffered. When the reader has gone (`storefront ... | head`),
-/// the command ends quietly instead of failing.
+/// the command ends quietly; any other failure (a full disk) is an error.
 func writeToStandardOutput(_ text: String) throws {
   do {
     try FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
-  } catch {
+  } catch let error as NSError where error.domain == NSPOSIXErrorDomain && error.code == Int(EPIPE)
+  {
+    throw ExitCode.success
+  } catch let error as NSError
+    where (error.userInfo[NSUnderlyingErrorKey] as? NSError)?.code == Int(EPIPE)
+  {
     throw ExitCode.success
   }
 }

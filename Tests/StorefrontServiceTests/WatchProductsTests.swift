@@ -108,6 +108,10 @@ struct WatchProductsTests {
       for _ in 0 ..< 5 { written.append(try await client.create().id) }
       let last = try #require(before.last?.sequence)
       let second = Watcher(client, .with { $0.sinceSequence = last })
+      // The header names where the stream starts: resuming from it loses nothing.
+      let started = try await second.started()
+      #expect(started)
+      #expect(second.head == "\(last)")
       for _ in 0 ..< 5 { written.append(try await client.create().id) }
       #expect(try await second.waitFor(written.count - before.count))
       let after = await second.stop()

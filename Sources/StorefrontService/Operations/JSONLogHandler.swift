@@ -16,7 +16,9 @@ public struct JSONLogHandler: LogHandler {
   public init(
     label: String,
     write: @escaping @Sendable (String) -> Void = { line in
-      FileHandle.standardError.write(Data(line.utf8))
+      // A log line that cannot be written (the reader of stderr went away) is dropped; it
+      // must never stop the server.
+      try? FileHandle.standardError.write(contentsOf: Data(line.utf8))
     }
   ) {
     self.label = label

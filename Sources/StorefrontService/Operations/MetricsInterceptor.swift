@@ -50,9 +50,9 @@ public struct MetricsInterceptor: ServerInterceptor {
     let inFlight = Meter(label: Name.inFlight, dimensions: [("method", method)], factory: factory)
     inFlight.increment()
     let factory = self.factory
-    let finish: @Sendable (RPCError.Code?) -> Void = { code in
+    let finish = RPCCompletion { error in
       inFlight.decrement()
-      let dimensions = [("method", method), ("code", code.map { "\($0)" } ?? "ok")]
+      let dimensions = [("method", method), ("code", error.map { "\($0.code)" } ?? "ok")]
       Counter(label: Name.handled, dimensions: dimensions, factory: factory).increment()
       Timer(label: Name.duration, dimensions: dimensions, factory: factory)
         .recordSeconds((ContinuousClock.now - start) / .seconds(1))
@@ -69,7 +69,7 @@ public struct MetricsInterceptor: ServerInterceptor {
     do {
       response = try await next(request, context)
     } catch {
-      finish((error as? RPCError)?.code ?? .unknown)
+      finish(error as? RPCError ?? RPCError(code: .unknown, message: "\(error)"))
       throw error
     }
     switch response.accepted {
@@ -87,13 +87,13 @@ public struct MetricsInterceptor: ServerInterceptor {
           finish(nil)
           return trailers
         } catch {
-          finish((error as? RPCError)?.code ?? .unknown)
+          finish(error as? RPCError ?? RPCError(code: .unknown, message: "\(error)"))
           throw error
         }
       }
       response.accepted = .success(contents)
     case .failure(let error):
-      finish(error.code)
+      finish(error)
     }
     return response
   }

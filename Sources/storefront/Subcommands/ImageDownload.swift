@@ -26,7 +26,8 @@ struct ImageDownload: AsyncParsableCommand {
 
   func run() async throws {
     let manager = FileManager.default
-    if self.restart || !manager.fileExists(atPath: self.output) {
+    let created = self.restart || !manager.fileExists(atPath: self.output)
+    if created {
       guard manager.createFile(atPath: self.output, contents: nil) else {
         throw CommandFailure("\(self.output): cannot be created")
       }
@@ -41,7 +42,16 @@ struct ImageDownload: AsyncParsableCommand {
       $0.offset = offset
       $0.chunkSize = self.chunkSize
     }
-    let metadata = try await self.download(request, into: file, from: offset)
+    let metadata: Storefront_V1_UploadedImage?
+    do {
+      metadata = try await self.download(request, into: file, from: offset)
+    } catch {
+      // A file this command created and never wrote to is not left behind.
+      if created, file.offsetInFile == 0 {
+        try? manager.removeItem(atPath: self.output)
+      }
+      throw error
+    }
     guard let metadata else {
       throw CommandFailure("the server sent no metadata")
     }

@@ -32,8 +32,10 @@ struct ProductImport: AsyncParsableCommand {
   func run() async throws {
     let format = try self.format ?? Self.format(of: self.file)
     let reader = try ProductFileReader(path: self.file, format: format)
+    // A bad CSV header fails here, before anything is sent.
+    try reader.readHeader()
     let progress = ProgressBar(total: reader.sizeBytes)
-    // Where each product sent came from, to name lines in the server's failures.
+    // The reader also knows where each product sent came from, to name lines in failures.
     let (summary, lines, unreadable) = try await self.options.withClient { client in
       try await client.importProducts { writer in
         while let record = try reader.next() {
@@ -43,24 +45,26 @@ struct ProductImport: AsyncParsableCommand {
           }
         }
       } onResponse: { response in
-        (try response.message, reader.sentLines, reader.unreadable)
+        (try response.message, reader, reader.unreadable)
       }
     }
     progress.finish()
     try self.options.print(summary) {
       var text = [
         "\(summary.created) created, \(summary.updated) updated, \(summary.unchanged) unchanged, "
-          + "\(summary.failed + Int64(unreadable.count)) failed"
+          + "\(summary.failed + Int64(lines.unreadableCount)) failed"
       ]
       for (line, reason) in unreadable {
         text.append("  line \(line): \(reason)")
       }
       for failure in summary.failures {
-        let line = lines.indices.contains(Int(failure.position)) ? lines[Int(failure.position)] : 0
+        let line = lines.line(ofPosition: Int(failure.position))
         text.append("  line \(line) (sku \(failure.sku)): \(failure.field) \(failure.reason)")
       }
-      if summary.failed > summary.failures.count {
-        text.append("  ... and \(summary.failed - Int64(summary.failures.count)) more")
+      let listed = summary.failures.count + unreadable.count
+      let failed = Int(summary.failed) + lines.unreadableCount
+      if failed > listed {
+        text.append("  ... and \(failed - listed) more")
       }
       return text.joined(separator: "\n")
     }
@@ -85,14 +89,23 @@ final class ProductFileReader: @unchecked Sendable {
     var bytesRead: Int64
   }
 
+  /// The most unreadable records listed; all are counted.
+  static let maxListedUnreadable = 1_000
+  /// The longest CSV record, in characters: a stray quote must not swallow the file.
+  static let maxRecordLength = 1 << 20
+
   let sizeBytes: Int64
   private let format: ProductImport.Format
   private let lines: LineReader
   private var columns: [String]?
-  /// The line number of each product sent, by stream position.
-  private(set) var sentLines: [Int] = []
-  /// Records that could not be read, with their line numbers.
+  /// Where the line numbers of the products sent jump: (stream position, line). Dense files
+  /// need few entries, so a file of any size costs little memory.
+  private var lineJumps: [(position: Int, line: Int)] = []
+  private var sent = 0
+  /// The first records that could not be read, with their line numbers.
   private(set) var unreadable: [(line: Int, reason: String)] = []
+  /// How many records could not be read.
+  private(set) var unreadableCount = 0
 
   init(path: String, format: ProductImport.Format) throws {
     self.lines = try LineReader(path: path)
@@ -100,40 +113,75 @@ final class ProductFileReader: @unchecked Sendable {
     self.format = format
   }
 
+  /// The line of the product sent at stream position `position`.
+  func line(ofPosition position: Int) -> Int {
+    var low = 0
+    var high = self.lineJumps.count - 1
+    while low < high {
+      let middle = (low + high + 1) / 2
+      if self.lineJumps[middle].position <= position { low = middle } else { high = middle - 1 }
+    }
+    guard let jump = self.lineJumps.indices.contains(low) ? self.lineJumps[low] : nil else {
+      return 0
+    }
+    return jump.line + (position - jump.position)
+  }
+
+  private func recordSent(line: Int) {
+    if self.line(ofPosition: self.sent) != line || self.lineJumps.isEmpty {
+      self.lineJumps.append((self.sent, line))
+    }
+    self.sent += 1
+  }
+
+  /// Reads and checks a CSV file's header; nothing for JSON Lines.
+  /// - Throws: ``CommandFailure`` for a header with unknown or repeated columns, or no sku.
+  func readHeader() throws {
+    guard self.format == .csv, self.columns == nil else { return }
+    _ = try self.next()
+  }
+
   /// The next record; nil at the end of the file.
   func next() throws -> Record? {
     while let (line, text, bytes) = try self.lines.next() {
       if text.allSatisfy(\.isWhitespace) { continue }
+      var consumed = bytes
       do {
         let product: Storefront_V1_Product
         switch self.format {
         case .jsonl:
           product = try Storefront_V1_Product(jsonString: text)
         case .csv:
-          var record = text
-          var consumed = bytes
-          // A quoted field may hold line breaks: read on until the quotes balance.
-          while record.filter({ $0 == "\"" }).count % 2 == 1, let more = try self.lines.next() {
+          var record = line == 1 && text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+          // A quoted field may hold line breaks: read on while a quoted field is open.
+          while CSV.endsInsideQuotes(record), record.count < Self.maxRecordLength,
+            let more = try self.lines.next()
+          {
             record += "\n" + more.text
             consumed += more.bytes
           }
           guard let columns = self.columns else {
-            self.columns = CSV.fields(of: record).map {
+            let header = CSV.fields(of: record).map {
               $0.trimmingCharacters(in: .whitespaces).lowercased()
             }
+            try CSV.checkHeader(header)
+            self.columns = header
             return Record(product: nil, bytesRead: consumed)
           }
           product = try CSV.product(columns: columns, values: CSV.fields(of: record))
-          self.sentLines.append(line)
-          return Record(product: product, bytesRead: consumed)
         }
-        self.sentLines.append(line)
-        return Record(product: product, bytesRead: bytes)
+        self.recordSent(line: line)
+        return Record(product: product, bytesRead: consumed)
+      } catch let failure as CommandFailure {
+        throw failure
       } catch {
         let reason =
           self.format == .jsonl ? "not a product in protobuf's JSON form" : "\(error)"
-        self.unreadable.append((line, reason))
-        return Record(product: nil, bytesRead: bytes)
+        self.unreadableCount += 1
+        if self.unreadable.count < Self.maxListedUnreadable {
+          self.unreadable.append((line, reason))
+        }
+        return Record(product: nil, bytesRead: consumed)
       }
     }
     return nil
@@ -224,6 +272,52 @@ enum CSV {
     }
     fields.append(field)
     return fields
+  }
+
+  /// The columns a product file may have.
+  static let knownColumns: Set<String> = [
+    "sku", "name", "description", "category", "price_cents", "currency", "stock",
+  ]
+
+  /// Fails fast on a header with an unknown or repeated column, or without sku.
+  static func checkHeader(_ header: [String]) throws {
+    if let unknown = header.first(where: { !Self.knownColumns.contains($0) }) {
+      throw CommandFailure(
+        "CSV header: unknown column '\(unknown)'; columns are "
+          + Self.knownColumns.sorted().joined(separator: ", ")
+      )
+    }
+    guard Set(header).count == header.count, header.contains("sku") else {
+      throw CommandFailure("CSV header: each column once, and a sku column")
+    }
+  }
+
+  /// Whether `record` ends inside a quoted field, by the same rules as ``fields(of:)``: a
+  /// quote opens a field only at its start, and "" inside one is a quote.
+  static func endsInsideQuotes(_ record: String) -> Bool {
+    var quoted = false
+    var atFieldStart = true
+    var iterator = record.makeIterator()
+    while let character = iterator.next() {
+      switch (character, quoted) {
+      case ("\"", true):
+        var lookahead = iterator
+        if lookahead.next() == "\"" {
+          iterator = lookahead
+        } else {
+          quoted = false
+        }
+        atFieldStart = false
+      case ("\"", false) where atFieldStart:
+        quoted = true
+        atFieldStart = false
+      case (",", false):
+        atFieldStart = true
+      default:
+        atFieldStart = false
+      }
+    }
+    return quoted
   }
 
   /// A product from a row, by the header's column names.

@@ -36,11 +36,10 @@ struct ProductWatch: AsyncParsableCommand {
     let options = self.options
     try await self.options.withClient { client in
       try await client.watchProducts(request) { response in
-        if let head = response.metadata[stringValues: ProductService.changeSequenceKey]
+        if let start = response.metadata[stringValues: ProductService.changeSequenceKey]
           .first(where: { _ in true })
         {
-          let from = self.since.map(String.init) ?? head
-          FileHandle.standardError.write(Data("watching after sequence \(from)\n".utf8))
+          FileHandle.standardError.write(Data("watching after sequence \(start)\n".utf8))
         }
         for try await change in response.messages {
           try options.print(change) {

@@ -112,19 +112,26 @@ struct Serve: AsyncParsableCommand {
     guard (65_535 ... Int(Int32.max)).contains(self.http2WindowBytes) else {
       throw ValidationError("--http2-window-bytes must be 65535-2147483647")
     }
-    guard self.shutdownGrace >= 0, self.keepaliveTime > 0, self.keepaliveTimeout > 0,
-      self.healthProbeInterval > 0, self.maxConcurrentStreams >= 1
+    let day = 86_400.0
+    guard (0 ... day).contains(self.shutdownGrace), self.keepaliveTime > 0,
+      self.keepaliveTime <= day, self.keepaliveTimeout > 0, self.keepaliveTimeout <= day,
+      self.healthProbeInterval > 0, self.healthProbeInterval <= day,
+      self.maxConcurrentStreams >= 1
     else {
       throw ValidationError(
-        "--shutdown-grace must not be negative; keepalive, probe and stream settings positive"
+        "--shutdown-grace must be 0-86400 s; keepalive and probe times above 0 and at most a "
+          + "day; --max-concurrent-streams at least 1"
       )
     }
     guard ProductService.downloadChunkRange.contains(self.downloadChunkBytes) else {
       throw ValidationError("--download-chunk-bytes must be 1024-1048576")
     }
-    guard self.importBatchSize >= 1, self.changeLogKeep >= 1, self.changeLogMaxAge >= 1 else {
+    guard self.importBatchSize >= 1, self.changeLogKeep >= 1,
+      (1 ... 100 * 365 * 86_400).contains(self.changeLogMaxAge)
+    else {
       throw ValidationError(
-        "--import-batch-size, --change-log-keep and --change-log-max-age must be at least 1"
+        "--import-batch-size and --change-log-keep must be at least 1; --change-log-max-age "
+          + "1 s to 100 years"
       )
     }
   }
