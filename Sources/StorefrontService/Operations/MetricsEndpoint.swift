@@ -36,6 +36,10 @@ public final class MetricsEndpoint: Sendable {
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
       .childChannelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
+          // A connection quiet for 30 s is closed: idle or slow clients cannot pile up.
+          try channel.pipeline.syncOperations.addHandler(
+            IdleStateHandler(allTimeout: .seconds(30))
+          )
           try channel.pipeline.syncOperations.configureHTTPServerPipeline()
           try channel.pipeline.syncOperations.addHandler(
             MetricsHTTPHandler(registry: registry, beforeScrape: beforeScrape)
@@ -69,6 +73,14 @@ private final class MetricsHTTPHandler: ChannelInboundHandler, Sendable {
   init(registry: PrometheusCollectorRegistry, beforeScrape: @escaping @Sendable () -> Void) {
     self.registry = registry
     self.beforeScrape = beforeScrape
+  }
+
+  func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    if event is IdleStateHandler.IdleStateEvent {
+      context.close(promise: nil)
+    } else {
+      context.fireUserInboundEventTriggered(event)
+    }
   }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
