@@ -25,6 +25,7 @@ let dependencies: [Package.Dependency] = [
   .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
   .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
   .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+  .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
 ]
 
 let defaultSwiftSettings: [SwiftSetting] = [
@@ -83,6 +84,8 @@ let targets: [Target] = [
       .product(name: "NIOCore", package: "swift-nio"),
       .product(name: "NIOPosix", package: "swift-nio"),
       .product(name: "NIOHTTP1", package: "swift-nio"),
+      .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+      .product(name: "NIOHPACK", package: "swift-nio-http2"),
     ],
     swiftSettings: defaultSwiftSettings
   ),

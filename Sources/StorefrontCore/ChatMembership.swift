@@ -46,7 +46,8 @@ public final class ChatMembership: Sendable {
   /// Says `text` in the room: validates it, applies the rate limit, stores and relays it.
   ///
   /// A message over the rate limit is not relayed; the member alone gets a SYSTEM notice.
-  /// - Throws: ``StorefrontError`` `invalidArgument` for empty or too long text; store errors.
+  /// - Throws: ``StorefrontError`` `invalidArgument` for empty or too long text, or control
+  ///   characters other than line breaks and tabs; store errors.
   public func say(_ text: String) async throws {
     let count = text.count
     guard count > 0 else {
@@ -57,6 +58,15 @@ public final class ChatMembership: Sendable {
         field: "text",
         "must be at most \(self.hub.limits.maxTextLength) characters"
       )
+    }
+    // Line breaks and tabs are text; other control characters (NUL, ESC, BEL) are not, and
+    // would reach every member's terminal.
+    guard
+      !text.unicodeScalars.contains(where: {
+        $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t"
+      })
+    else {
+      throw StorefrontError.invalidArgument(field: "text", "must not contain control characters")
     }
     // A member that has left or was dropped says nothing more.
     guard self.outbox.ending == nil else { return }

@@ -104,13 +104,17 @@ extension SQLiteStore: ProductChangeStore {
       var sql = "SELECT * FROM product_change WHERE sequence > ? AND sequence <= ?"
       var arguments: StatementArguments = [sequence, window]
       if let category = filter.category {
+        guard !Self.containsNUL(category) else { return ([], window) }
         sql += " AND (category = ? OR previous_category = ?)"
         arguments += [category, category]
       }
       if !filter.ids.isEmpty {
+        // An id with a NUL matches nothing (see `containsNUL`); with none left, nothing does.
+        let ids = filter.ids.filter { !Self.containsNUL($0) }
+        guard !ids.isEmpty else { return ([], window) }
         sql +=
-          " AND id IN (\(Array(repeating: "?", count: filter.ids.count).joined(separator: ",")))"
-        arguments += StatementArguments(filter.ids.sorted())
+          " AND id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ",")))"
+        arguments += StatementArguments(ids.sorted())
       }
       sql += " ORDER BY sequence LIMIT ?"
       arguments += [max(1, limit)]

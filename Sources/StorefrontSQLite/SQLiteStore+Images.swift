@@ -34,7 +34,8 @@ extension SQLiteStore: ImageStore {
   }
 
   public func image(id: String) async throws -> ImageRecord {
-    try await self.read { db in
+    guard !Self.containsNUL(id) else { throw StorefrontError.notFound("image", id: id) }
+    return try await self.read { db in
       let row = try Row.fetchOne(
         db.cachedStatement(sql: "SELECT * FROM image WHERE id = ?"),
         arguments: [id]

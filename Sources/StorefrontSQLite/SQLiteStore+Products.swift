@@ -46,7 +46,15 @@ extension SQLiteStore: ProductStore {
     )
   }
 
+  /// Whether `text` holds a NUL. SQLite receives strings from GRDB as C strings, cut at the
+  /// first NUL, so such a value would match another one; no stored value contains NUL
+  /// (validation refuses control characters, ids are generated), so it matches nothing.
+  static func containsNUL(_ text: String) -> Bool {
+    text.utf8.contains(0)
+  }
+
   static func fetchProduct(_ db: Database, id: String) throws -> Product {
+    guard !Self.containsNUL(id) else { throw StorefrontError.notFound("product", id: id) }
     let row = try Row.fetchOne(
       db.cachedStatement(sql: "SELECT \(Self.productColumns) FROM product WHERE id = ?"),
       arguments: [id]
@@ -73,6 +81,10 @@ extension SQLiteStore: ProductStore {
     func match(_ clause: String, _ values: StatementArguments) {
       clauses.append(clause)
       arguments += values
+    }
+    // A NUL in a filter would be cut off by SQLite and match more; it can match nothing.
+    if [filter.category, filter.query].contains(where: { $0.map(Self.containsNUL) == true }) {
+      return []
     }
     if let afterID = filter.afterID { match("id > ?", [afterID]) }
     if let category = filter.category { match("category = ?", [category]) }

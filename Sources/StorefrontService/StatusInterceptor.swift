@@ -38,9 +38,16 @@ public struct StatusInterceptor: ServerInterceptor {
         ]
       )
     }
+    // The transport flags a call whose deadline passed the same way as one the client
+    // cancelled; the client's deadline tells them apart.
+    let deadline = request.metadata[stringValues: "grpc-timeout"].first { _ in true }
+      .flatMap(Self.duration(ofTimeout:)).map { start + $0 }
     // Maps an error, tags it with the request id and logs the outcome.
     let fail: @Sendable (any Error) -> RPCError = { error in
       var mapped = StatusMapping.rpcError(for: error, logger: logger)
+      if mapped.code == .cancelled, let deadline, ContinuousClock.now >= deadline {
+        mapped = RPCError(code: .deadlineExceeded, message: "the deadline passed")
+      }
       mapped.metadata.replaceOrAddString(requestID, forKey: Self.requestIDKey)
       finish(mapped)
       return mapped
@@ -78,5 +85,21 @@ public struct StatusInterceptor: ServerInterceptor {
     logger[metadataKey: "rpc.method"] = "\(context.descriptor.fullyQualifiedMethod)"
     logger[metadataKey: "peer"] = "\(context.remotePeer)"
     return logger
+  }
+
+  /// The duration of a `grpc-timeout` value (`100m`, `5S`, ...); nil when it is malformed.
+  static func duration(ofTimeout value: String) -> Duration? {
+    guard let unit = value.last, value.count >= 2, value.count <= 9,
+      let amount = Int64(value.dropLast()), amount >= 0
+    else { return nil }
+    switch unit {
+    case "H": return .seconds(amount * 3_600)
+    case "M": return .seconds(amount * 60)
+    case "S": return .seconds(amount)
+    case "m": return .milliseconds(amount)
+    case "u": return .microseconds(amount)
+    case "n": return .nanoseconds(amount)
+    default: return nil
+    }
   }
 }

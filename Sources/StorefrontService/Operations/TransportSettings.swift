@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOCore
 
 /// The HTTP/2 and connection settings of the server's transport that an operator may tune.
 ///
@@ -54,6 +55,11 @@ public struct TransportSettings: Sendable, Hashable {
     config.connection.keepalive.timeout = self.keepaliveTimeout
     config.compression.enabledAlgorithms = self.compression ? [.gzip, .deflate] : .none
     config.connection.maxGraceTime = self.maxGraceTime
+    config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
+      stream.eventLoop.makeCompletedFuture {
+        try stream.pipeline.syncOperations.addHandler(GRPCTimeoutGuard(), position: .first)
+      }
+    }
     return config
   }
 }
