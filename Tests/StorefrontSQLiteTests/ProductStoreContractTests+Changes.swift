@@ -218,3 +218,32 @@ extension ProductStoreContractTests {
     }
   }
 }
+
+extension ProductStoreContractTests {
+  @Test(
+    "a NUL in an id or a filter matches nothing, not the value before the NUL",
+    arguments: StoreFactory.all
+  )
+  func nulMatchesNothing(_ factory: StoreFactory) async throws {
+    try await factory.withStore { store in
+      let product = try await store.insert(.sample(category: "tea"))
+      let error = await #expect(throws: StorefrontError.self) {
+        try await store.product(id: product.id + "\0junk")
+      }
+      #expect(error?.code == .notFound)
+      let byCategory = try await store.products(
+        matching: ProductFilter(category: "tea\0junk"),
+        limit: 10
+      )
+      #expect(byCategory.isEmpty)
+      let byQuery = try await store.products(matching: ProductFilter(query: "\0zzz"), limit: 10)
+      #expect(byQuery.isEmpty)
+      let changes = try await store.changes(
+        after: 0,
+        matching: ChangeFilter(ids: [product.id + "\0x"]),
+        limit: 10
+      )
+      #expect(changes.changes.isEmpty)
+    }
+  }
+}
