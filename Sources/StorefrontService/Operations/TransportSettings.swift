@@ -23,6 +23,11 @@ public struct TransportSettings: Sendable, Hashable {
   /// Whether requests may be gzip- or deflate-compressed (and responses compressed for
   /// clients that ask).
   public var compression: Bool
+  /// The shortest interval between a client's pings that the server accepts while calls are
+  /// open; faster pings count as strikes, and a few strikes close the connection (GOAWAY
+  /// ENHANCE_YOUR_CALM). The transport's default, 5 minutes, closes busy grpcio (C core)
+  /// connections, whose flow-control probes ping much more often.
+  public var minClientPingInterval: Duration
   /// How long a connection may take to close once the server has told it to go away
   /// (shutdown); then it is closed, with whatever streams it still has. Nil: no limit.
   public var maxGraceTime: Duration?
@@ -34,6 +39,7 @@ public struct TransportSettings: Sendable, Hashable {
     keepaliveTime: Duration = .seconds(2 * 60 * 60),
     keepaliveTimeout: Duration = .seconds(20),
     compression: Bool = true,
+    minClientPingInterval: Duration = .seconds(1),
     maxGraceTime: Duration? = .seconds(10)
   ) {
     self.windowBytes = windowBytes
@@ -42,6 +48,7 @@ public struct TransportSettings: Sendable, Hashable {
     self.keepaliveTime = keepaliveTime
     self.keepaliveTimeout = keepaliveTimeout
     self.compression = compression
+    self.minClientPingInterval = minClientPingInterval
     self.maxGraceTime = maxGraceTime
   }
 
@@ -55,6 +62,8 @@ public struct TransportSettings: Sendable, Hashable {
     config.connection.keepalive.timeout = self.keepaliveTimeout
     config.compression.enabledAlgorithms = self.compression ? [.gzip, .deflate] : .none
     config.connection.maxGraceTime = self.maxGraceTime
+    config.connection.keepalive.clientBehavior.minPingIntervalWithoutCalls =
+      self.minClientPingInterval
     config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
       stream.eventLoop.makeCompletedFuture {
         try stream.pipeline.syncOperations.addHandler(GRPCTimeoutGuard(), position: .first)

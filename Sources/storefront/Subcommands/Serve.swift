@@ -60,6 +60,9 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Seconds the server waits for a keepalive ping's answer.")
   var keepaliveTimeout = 20.0
 
+  @Option(help: "Seconds a client must leave between pings while it has calls open.")
+  var minClientPingInterval = 1.0
+
   @Flag(help: "Refuse compressed requests and never compress responses.")
   var disableCompression = false
 
@@ -116,6 +119,7 @@ struct Serve: AsyncParsableCommand {
     guard (0 ... day).contains(self.shutdownGrace), self.keepaliveTime > 0,
       self.keepaliveTime <= day, self.keepaliveTimeout > 0, self.keepaliveTimeout <= day,
       self.healthProbeInterval > 0, self.healthProbeInterval <= day,
+      self.minClientPingInterval > 0, self.minClientPingInterval <= day,
       self.maxConcurrentStreams >= 1
     else {
       throw ValidationError(
@@ -179,6 +183,7 @@ struct Serve: AsyncParsableCommand {
         keepaliveTime: .milliseconds(Int64(self.keepaliveTime * 1_000)),
         keepaliveTimeout: .milliseconds(Int64(self.keepaliveTimeout * 1_000)),
         compression: !self.disableCompression,
+        minClientPingInterval: .milliseconds(Int64(self.minClientPingInterval * 1_000)),
         // Connections still open when the grace period ends are closed: grpc-swift-nio-transport
         // can leave a stream opened in the instant of shutdown without an answer, and that
         // stream would otherwise hold its connection, and the server, open.
