@@ -660,7 +660,25 @@ def test_get_instead_of_post_is_refused(server, assert_serving):
     assert_serving()
 
 
-def test_unknown_grpc_encoding_is_unimplemented(server, assert_serving):
+@pytest.fixture
+def compressing_server(start_server):
+    """A server that accepts compressed requests (off by default, see README)."""
+    return start_server("--enable-compression")
+
+
+def test_compressed_request_is_unimplemented_by_default(server, assert_serving):
+    response = h2_request(
+        server.address,
+        f"/{SERVICE}/GetProduct",
+        grpc_frame(gzip.compress(VALID_GET), compressed=True),
+        headers=[("grpc-encoding", "gzip")],
+    )
+    assert response.grpc_status == Code.UNIMPLEMENTED.value[0], response.describe()
+    assert_serving()
+
+
+def test_unknown_grpc_encoding_is_unimplemented(compressing_server, assert_serving):
+    server = compressing_server
     response = h2_request(
         server.address,
         f"/{SERVICE}/GetProduct",
@@ -669,10 +687,11 @@ def test_unknown_grpc_encoding_is_unimplemented(server, assert_serving):
     )
     assert response.grpc_status == Code.UNIMPLEMENTED.value[0], response.describe()
     assert "gzip" in response.headers.get("grpc-accept-encoding", ""), response.describe()
-    assert_serving()
+    assert_server_serves(server)
 
 
-def test_gzip_compressed_request_is_understood(server, assert_serving):
+def test_gzip_compressed_request_is_understood(compressing_server, assert_serving):
+    server = compressing_server
     response = h2_request(
         server.address,
         f"/{SERVICE}/GetProduct",
@@ -680,7 +699,7 @@ def test_gzip_compressed_request_is_understood(server, assert_serving):
         headers=[("grpc-encoding", "gzip")],
     )
     assert_not_found_answer(response)
-    assert_serving()
+    assert_server_serves(server)
 
 
 @pytest.mark.xfail(
@@ -699,13 +718,14 @@ def test_gzip_compressed_request_is_understood(server, assert_serving):
     ],
     ids=["compressed-flag-without-grpc-encoding", "corrupt-gzip"],
 )
-def test_undecompressable_message_is_internal(server, assert_serving, body, headers):
+def test_undecompressable_message_is_internal(compressing_server, assert_serving, body, headers):
     # The gRPC protocol: a message the server cannot decompress ends the call with INTERNAL.
+    server = compressing_server
     response = h2_request(server.address, f"/{SERVICE}/GetProduct", body, headers=headers)
     assert response.grpc_status == Code.INTERNAL.value[0], (
         "expected a gRPC status INTERNAL; got " + response.describe()
     )
-    assert_serving()
+    assert_server_serves(server)
 
 
 @pytest.mark.parametrize(

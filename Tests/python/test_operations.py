@@ -736,7 +736,7 @@ def test_first_log_line_lists_every_setting_with_its_effective_value(start_serve
         "port": "0",
         "data-dir": str(server.process.data_dir),
         "metrics-port": "unset",
-        "disable-compression": "false",
+        "enable-compression": "false",
     }
     expected = {option: given.get(option, default) for option, default in options.items()}
     assert {o: v for o, v in expected.items() if v is None} == {}, "no default documented"

@@ -21,7 +21,9 @@ public struct TransportSettings: Sendable, Hashable {
   /// How long the server waits for a ping's answer before closing the connection.
   public var keepaliveTimeout: Duration
   /// Whether requests may be gzip- or deflate-compressed (and responses compressed for
-  /// clients that ask).
+  /// clients that ask). Off by default: grpc-swift-nio-transport 2.9.2 leaks about 4 KiB of
+  /// zlib state per compressed request (measured: +87 MiB RSS over 20,000 gzip GetProducts,
+  /// +2 MiB without compression).
   public var compression: Bool
   /// The shortest interval between a client's pings that the server accepts while calls are
   /// open; faster pings count as strikes, and a few strikes close the connection (GOAWAY
@@ -38,7 +40,7 @@ public struct TransportSettings: Sendable, Hashable {
     maxConcurrentStreams: Int = 1_000,
     keepaliveTime: Duration = .seconds(2 * 60 * 60),
     keepaliveTimeout: Duration = .seconds(20),
-    compression: Bool = true,
+    compression: Bool = false,
     minClientPingInterval: Duration = .seconds(1),
     maxGraceTime: Duration? = .seconds(10)
   ) {

@@ -63,8 +63,13 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Seconds a client must leave between pings while it has calls open.")
   var minClientPingInterval = 1.0
 
-  @Flag(help: "Refuse compressed requests and never compress responses.")
-  var disableCompression = false
+  @Flag(
+    help: """
+      Accept gzip- and deflate-compressed requests. Off by default: the transport leaks about \
+      4 KiB per compressed request.
+      """
+  )
+  var enableCompression = false
 
   @Option(help: "Seconds between the store probes of a health Watch.")
   var healthProbeInterval = 1.0
@@ -182,7 +187,7 @@ struct Serve: AsyncParsableCommand {
         maxConcurrentStreams: self.maxConcurrentStreams,
         keepaliveTime: .milliseconds(Int64(self.keepaliveTime * 1_000)),
         keepaliveTimeout: .milliseconds(Int64(self.keepaliveTimeout * 1_000)),
-        compression: !self.disableCompression,
+        compression: self.enableCompression,
         minClientPingInterval: .milliseconds(Int64(self.minClientPingInterval * 1_000)),
         // Connections still open when the grace period ends are closed: grpc-swift-nio-transport
         // can leave a stream opened in the instant of shutdown without an answer, and that
