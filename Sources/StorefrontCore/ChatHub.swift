@@ -149,9 +149,8 @@ public final class ChatHub: Sendable {
     membership.outbox.finish(.left)
     if announce, wasMember || membership.outbox.ending == .tooSlow {
       // Leaving is clean-up, and often runs in a task that is already cancelled (the client
-      // went away), where the store refuses to write. The notice gets a task of its own,
-      // which does not inherit that cancellation.
-      await Task { try? await self.publishIfRoomExists(membership) }.value
+      // went away), where the store refuses to write.
+      await uncancelled { try? await self.publishIfRoomExists(membership) }
     }
   }
 

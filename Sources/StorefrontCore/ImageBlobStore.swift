@@ -66,7 +66,7 @@ public struct ImageBlobStore: Sendable {
     thenRecord record: @escaping @Sendable () async throws -> Result
   ) async throws -> Result {
     let blobs = self
-    return try await Task {
+    return try await uncancelled {
       try await blobs.gate.run {
         var placed: [String] = []
         do {
@@ -79,7 +79,7 @@ public struct ImageBlobStore: Sendable {
           throw error
         }
       }
-    }.value
+    }
   }
 
   /// Runs `unreference`, which deletes records and returns the hashes no record references
@@ -90,11 +90,11 @@ public struct ImageBlobStore: Sendable {
     _ unreference: @escaping @Sendable () async throws -> [String]
   ) async throws {
     let blobs = self
-    try await Task {
+    try await uncancelled {
       try await blobs.gate.run {
         blobs.remove(sha256: try await unreference())
       }
-    }.value
+    }
   }
 
   /// Moves one upload into place; false when the same content was already stored.

@@ -14,6 +14,13 @@ extension SQLiteStore: ProductChangeStore {
     ) ?? 0
   }
 
+  /// The newest sequence pruned; 0 when nothing ever was.
+  static func prunedThrough(_ db: Database) throws -> Int64 {
+    try Int64.fetchOne(
+      db.cachedStatement(sql: "SELECT pruned_through FROM product_change_state")
+    ) ?? 0
+  }
+
   /// Appends the change of product `id`, as its row now is, to the change log; call it
   /// after the write (before it, for a delete), in the write's transaction.
   static func recordChange(
@@ -59,10 +66,7 @@ extension SQLiteStore: ProductChangeStore {
       ) ?? 0
     // At most one scan window per pass, so that one write never carries a huge deletion
     // (after the retention was lowered, say); later writes prune the rest.
-    let pruned =
-      try Int64.fetchOne(
-        db.cachedStatement(sql: "SELECT pruned_through FROM product_change_state")
-      ) ?? 0
+    let pruned = try Self.prunedThrough(db)
     let horizon = min(max(head - retention.maxCount, tooOld), pruned + Self.changeScanWindow)
     guard horizon > pruned else { return }
     try db.execute(cached: "DELETE FROM product_change WHERE sequence <= ?", arguments: [horizon])
@@ -82,10 +86,7 @@ extension SQLiteStore: ProductChangeStore {
     limit: Int
   ) async throws -> (changes: [ProductChange], through: Int64) {
     try await self.read { db in
-      let pruned =
-        try Int64.fetchOne(
-          db.cachedStatement(sql: "SELECT pruned_through FROM product_change_state")
-        ) ?? 0
+      let pruned = try Self.prunedThrough(db)
       let head = try Self.changeHead(db)
       guard sequence >= pruned else {
         throw StorefrontError(

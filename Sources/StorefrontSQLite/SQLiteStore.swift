@@ -103,9 +103,12 @@ public final class SQLiteStore: Sendable {
     let retention = self.changeRetention
     let start = ContinuousClock.now
     defer { self.timers?.write.recordSeconds((ContinuousClock.now - start) / .seconds(1)) }
+    // Only this store writes the file, so the head it last announced is the head before this
+    // transaction (or, if a commit is announced meanwhile, an older one: pruning then only
+    // looks once more).
+    let before = self.changeSignal.head
     do {
       let (result, head) = try await self.pool.write { db in
-        let before = try Self.changeHead(db)
         let result = try body(db)
         let after = try Self.changeHead(db)
         if after != before {

@@ -1,19 +1,27 @@
 import GRPCCore
-import Synchronization
+import StorefrontCore
 
 /// Whether the server has begun draining: shutdown started, in-flight calls get their grace
-/// period.
+/// period. The one shutdown flag of a server: streams, health and the shutdown watchdog all
+/// read it.
 public final class DrainState: Sendable {
-  private let begun = Mutex(false)
+  /// Past 0 once draining has begun; a signal, so that tasks can wait for it.
+  private let signal = ChangeSignal(head: 0)
 
   public init() {}
 
   /// Whether draining has begun.
-  public var hasBegun: Bool { self.begun.withLock { $0 } }
+  public var hasBegun: Bool { self.signal.head > 0 }
 
   /// Marks the start of draining; from now on an RPC's cancellation no longer cuts its work.
   public func begin() {
-    self.begun.withLock { $0 = true }
+    self.signal.advance(to: 1)
+  }
+
+  /// Returns once draining has begun.
+  /// - Throws: `CancellationError` when the task is cancelled first.
+  public func waitUntilBegun() async throws {
+    try await self.signal.wait(after: 0)
   }
 }
 

@@ -87,10 +87,13 @@ public struct StatusInterceptor: ServerInterceptor {
     return logger
   }
 
-  /// The duration of a `grpc-timeout` value (`100m`, `5S`, ...); nil when it is malformed.
+  /// The duration of a `grpc-timeout` value (`100m`, `5S`, ...): gRPC's grammar is 1 to 8
+  /// ASCII digits, then one of H M S m u n. Nil when the value is malformed.
   static func duration(ofTimeout value: String) -> Duration? {
-    guard let unit = value.last, value.count >= 2, value.count <= 9,
-      let amount = Int64(value.dropLast()), amount >= 0
+    let digits = value.utf8.dropLast()
+    guard let unit = value.last, (1 ... 8).contains(digits.count),
+      digits.allSatisfy({ (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains($0) }),
+      let amount = Int64(String(value.dropLast()))
     else { return nil }
     switch unit {
     case "H": return .seconds(amount * 3_600)

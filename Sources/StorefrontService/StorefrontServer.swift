@@ -72,7 +72,7 @@ public final class StorefrontServer: Service, Sendable {
   public let chat: ChatHub
   /// The serving state the health service reports.
   public let health: HealthStatus
-  /// Set when shutdown begins.
+  /// Set when shutdown begins; streams and health read it.
   private let drain = DrainState()
   /// The port metrics are served on, when they are.
   public let metricsPort: Int?
@@ -127,6 +127,7 @@ public final class StorefrontServer: Service, Sendable {
     self.health = HealthStatus(
       services: [Storefront_V1_ProductService.descriptor.fullyQualifiedService],
       probeInterval: configuration.healthProbeInterval,
+      drain: self.drain,
       probe: { await store.isReachable() }
     )
     let descriptors = try DescriptorIndex(
@@ -225,11 +226,16 @@ public final class StorefrontServer: Service, Sendable {
     }
   }
 
+  /// Returns once shutdown has begun.
+  /// - Throws: `CancellationError` when the task is cancelled first.
+  public func waitForShutdown() async throws {
+    try await self.drain.waitUntilBegun()
+  }
+
   /// Starts a graceful shutdown: no new calls, chat members told and live watches ended
   /// (both with UNAVAILABLE), other calls in flight finish.
   public func beginShutdown() {
     self.drain.begin()
-    self.health.beginShutdown()
     self.chat.shutdown()
     self.store.endChangeWaits()
     self.server.beginGracefulShutdown()

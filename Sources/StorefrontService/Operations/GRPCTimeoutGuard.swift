@@ -11,13 +11,9 @@ final class GRPCTimeoutGuard: ChannelInboundHandler, RemovableChannelHandler, Se
   typealias InboundIn = HTTP2Frame.FramePayload
   typealias InboundOut = HTTP2Frame.FramePayload
 
-  /// gRPC's `TimeoutValue TimeoutUnit`: 1 to 8 ASCII digits, then one of H M S m u n.
+  /// Whether `value` follows gRPC's `TimeoutValue TimeoutUnit` grammar.
   static func isValid(_ value: String) -> Bool {
-    let bytes = Array(value.utf8)
-    guard (2 ... 9).contains(bytes.count), let unit = bytes.last,
-      "HMSmun".utf8.contains(unit)
-    else { return false }
-    return bytes.dropLast().allSatisfy { (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains($0) }
+    StatusInterceptor.duration(ofTimeout: value) != nil
   }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {

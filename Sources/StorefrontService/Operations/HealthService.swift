@@ -13,38 +13,29 @@ public final class HealthStatus: Sendable {
   /// How often a Watch probes the store.
   public let probeInterval: Duration
   private let probe: @Sendable () async -> Bool
-  /// Advanced when shutdown begins, to wake watchers.
-  private let shutdownSignal = ChangeSignal(head: 0)
-  /// Keeps watches alive through the transport's shutdown flag, to send NOT_SERVING.
-  let drain = DrainState()
+  /// The server's shutdown: from its start every service is NOT_SERVING, and watches keep
+  /// running through the transport's shutdown flag to say so.
+  let drain: DrainState
 
   /// - Parameters:
   ///   - services: the fully-qualified names of the services to report on.
   ///   - probeInterval: how often a Watch checks the store.
+  ///   - drain: the server's shutdown flag.
   ///   - probe: true while the store answers.
   public init(
     services: Set<String>,
     probeInterval: Duration = .seconds(1),
+    drain: DrainState,
     probe: @escaping @Sendable () async -> Bool
   ) {
     self.services = services
     self.probeInterval = probeInterval
+    self.drain = drain
     self.probe = probe
   }
 
   /// Whether shutdown has begun.
-  public var isShuttingDown: Bool { self.shutdownSignal.head > 0 }
-
-  /// Returns once shutdown has begun.
-  public func waitForShutdown() async throws {
-    try await self.shutdownSignal.wait(after: 0)
-  }
-
-  /// From now on every service is NOT_SERVING; watchers hear of it at once.
-  public func beginShutdown() {
-    self.drain.begin()
-    self.shutdownSignal.advance(to: 1)
-  }
+  public var isShuttingDown: Bool { self.drain.hasBegun }
 
   /// The status of `service`, probing the store; nil for a service the server does not have.
   func status(of service: String) async -> Grpc_Health_V1_HealthCheckResponse.ServingStatus? {
@@ -57,7 +48,7 @@ public final class HealthStatus: Sendable {
   func pause() async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await Task.sleep(for: self.probeInterval) }
-      group.addTask { try await self.shutdownSignal.wait(after: 0) }
+      group.addTask { try await self.drain.waitUntilBegun() }
       defer { group.cancelAll() }
       try await group.next()
     }

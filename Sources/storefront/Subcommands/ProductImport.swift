@@ -247,8 +247,16 @@ enum CSV {
 
   /// The fields of one record: commas separate, double quotes quote, "" is a quote.
   static func fields(of record: String) -> [String] {
+    Self.scan(record).fields
+  }
+
+  /// Reads a record: its fields, and whether it ends inside a quoted field (so that the
+  /// next line belongs to it). A quote opens a field only at its start; inside one, "" is a
+  /// quote.
+  private static func scan(_ record: String) -> (fields: [String], open: Bool) {
     var fields: [String] = []
     var field = ""
+    var started = false
     var quoted = false
     var iterator = record.makeIterator()
     while let character = iterator.next() {
@@ -261,17 +269,20 @@ enum CSV {
         } else {
           quoted = false
         }
-      case ("\"", false) where field.isEmpty:
+      case ("\"", false) where !started:
         quoted = true
+        started = true
       case (",", false):
         fields.append(field)
         field = ""
+        started = false
       default:
         field.append(character)
+        started = true
       }
     }
     fields.append(field)
-    return fields
+    return (fields, quoted)
   }
 
   /// The columns a product file may have.
@@ -292,32 +303,9 @@ enum CSV {
     }
   }
 
-  /// Whether `record` ends inside a quoted field, by the same rules as ``fields(of:)``: a
-  /// quote opens a field only at its start, and "" inside one is a quote.
+  /// Whether `record` ends inside a quoted field, by the same rules as ``fields(of:)``.
   static func endsInsideQuotes(_ record: String) -> Bool {
-    var quoted = false
-    var atFieldStart = true
-    var iterator = record.makeIterator()
-    while let character = iterator.next() {
-      switch (character, quoted) {
-      case ("\"", true):
-        var lookahead = iterator
-        if lookahead.next() == "\"" {
-          iterator = lookahead
-        } else {
-          quoted = false
-        }
-        atFieldStart = false
-      case ("\"", false) where atFieldStart:
-        quoted = true
-        atFieldStart = false
-      case (",", false):
-        atFieldStart = true
-      default:
-        atFieldStart = false
-      }
-    }
-    return quoted
+    Self.scan(record).open
   }
 
   /// A product from a row, by the header's column names.

@@ -185,17 +185,17 @@ struct Serve: AsyncParsableCommand {
         windowBytes: self.http2WindowBytes,
         maxFrameBytes: self.http2MaxFrameBytes,
         maxConcurrentStreams: self.maxConcurrentStreams,
-        keepaliveTime: .milliseconds(Int64(self.keepaliveTime * 1_000)),
-        keepaliveTimeout: .milliseconds(Int64(self.keepaliveTimeout * 1_000)),
+        keepaliveTime: Self.duration(seconds: self.keepaliveTime),
+        keepaliveTimeout: Self.duration(seconds: self.keepaliveTimeout),
         compression: self.enableCompression,
-        minClientPingInterval: .milliseconds(Int64(self.minClientPingInterval * 1_000)),
+        minClientPingInterval: Self.duration(seconds: self.minClientPingInterval),
         // Connections still open when the grace period ends are closed: grpc-swift-nio-transport
         // can leave a stream opened in the instant of shutdown without an answer, and that
         // stream would otherwise hold its connection, and the server, open.
-        maxGraceTime: .milliseconds(Int64(self.shutdownGrace * 1_000))
+        maxGraceTime: Self.duration(seconds: self.shutdownGrace)
       ),
       metricsPort: self.metricsPort,
-      healthProbeInterval: .milliseconds(Int64(self.healthProbeInterval * 1_000))
+      healthProbeInterval: Self.duration(seconds: self.healthProbeInterval)
     )
     let server = try await StorefrontServer(configuration: configuration, logger: logger)
     if let metricsPort = server.metricsPort {
@@ -211,43 +211,55 @@ struct Serve: AsyncParsableCommand {
       gracefulShutdownSignals: [.sigterm, .sigint],
       logger: logger
     )
-    groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(
-      Int64(self.shutdownGrace * 1_000)
-    )
-
+    let grace = Self.duration(seconds: self.shutdownGrace)
+    groupConfiguration.maximumGracefulShutdownDuration = grace
     let group = ServiceGroup(configuration: groupConfiguration)
-    // After the grace period the server is cancelled. If it still has not stopped a little
-    // later (grpc-swift-nio-transport can leave a stream opened in the instant of shutdown
-    // without an answer, holding the server open), the process ends anyway: every
-    // acknowledged write is already on disk.
-    let deadline = Duration.milliseconds(Int64(self.shutdownGrace * 1_000)) + .seconds(3)
-    Task.detached {
-      try await server.health.waitForShutdown()
-      try await Task.sleep(for: deadline)
-      logger.warning("calls still open after the grace period; exiting")
-      Foundation.exit(0)
-    }
-    try await withThrowingDiscardingTaskGroup { tasks in
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
       tasks.addTask { try await group.run() }
+      // After the grace period the server is cancelled. If it still has not stopped a little
+      // later (grpc-swift-nio-transport can leave a stream opened in the instant of shutdown
+      // without an answer, holding the server open), the process ends anyway: every
+      // acknowledged write is already on disk.
+      tasks.addTask {
+        try await server.waitForShutdown()
+        try await Task.sleep(for: grace + .seconds(3))
+        logger.warning("calls still open after the grace period; exiting")
+        Foundation.exit(0)
+      }
       let port = try await server.listeningPort
       // Written straight to the file descriptor: stdout is block-buffered when it is not a
       // terminal, and scripts wait for this line.
       let line = "storefront listening on \(self.host):\(port) (data in \(self.dataDir))\n"
       FileHandle.standardOutput.write(Data(line.utf8))
+      // The group has stopped: the watchdog is no longer needed.
+      try await tasks.next()
+      tasks.cancelAll()
     }
+  }
+
+  /// Seconds from a command-line value as a duration, to the millisecond.
+  private static func duration(seconds: Double) -> Duration {
+    .milliseconds(Int64(seconds * 1_000))
   }
 
   /// The settings as this server runs with them, one line at start. Options whose name says
   /// they hold a secret are hidden.
   private func logEffectiveSettings(to logger: Logger) {
     var settings: Logger.Metadata = [:]
-    for child in Mirror(reflecting: self).children {
-      guard let label = child.label, label.hasPrefix("_") else { continue }
-      let name = Self.optionName(property: String(label.dropFirst()))
+    for (name, wrapper) in Self.options(of: self) {
       let secret = ["key", "secret", "password", "token"].contains { name.contains($0) }
-      settings[name] = secret ? "(hidden)" : "\(Self.wrappedValue(child.value))"
+      settings[name] = secret ? "(hidden)" : "\(Self.wrappedValue(wrapper))"
     }
     logger.info("effective settings", metadata: settings)
+  }
+
+  /// The command's options and flags by their command-line name, with their property
+  /// wrappers, read by reflection so that a new option needs no more code.
+  private static func options(of command: Serve) -> [(name: String, wrapper: Any)] {
+    Mirror(reflecting: command).children.compactMap { child in
+      guard let label = child.label, label.hasPrefix("_") else { return nil }
+      return (Self.optionName(property: String(label.dropFirst())), child.value)
+    }
   }
 
   /// The value inside an `Option` or `Flag` wrapper, as text: its parsed value, unwrapped
@@ -283,11 +295,10 @@ struct Serve: AsyncParsableCommand {
   /// The options and flags of the command, read off a default instance, for
   /// ``SettingSources``.
   static var settings: [SettingSources.Setting] {
-    Mirror(reflecting: Serve()).children.compactMap { child in
-      guard let label = child.label, label.hasPrefix("_") else { return nil }
-      return SettingSources.Setting(
-        name: Self.optionName(property: String(label.dropFirst())),
-        isFlag: String(describing: type(of: child.value)).hasPrefix("Flag<")
+    Self.options(of: Serve()).map { name, wrapper in
+      SettingSources.Setting(
+        name: name,
+        isFlag: String(describing: type(of: wrapper)).hasPrefix("Flag<")
       )
     }
   }
