@@ -2,15 +2,18 @@
 # Measures ImportProducts: how long an import of N products (default 100,000) takes through
 # the CLI, how much the server's memory grows, and that the change feed shows every product.
 #
-#   scripts/measure-import.sh [N]
+#   scripts/measure-import.sh [N] [SERVE_FLAGS...]
+#
+# e.g. `scripts/measure-import.sh 100000 --http2-window-bytes 65535` to compare windows.
 #
 # Builds in release, runs the server on a fresh data dir in a temporary folder, and prints
 # one line of results. A measurement, not a test: it never fails on a number.
 set -euo pipefail
 
 count="${1:-100000}"
+shift || true
 source "$(dirname "${BASH_SOURCE[0]}")/lib/release-server.sh"
-start_server --data-dir "$work/data"
+start_server --data-dir "$work/data" "$@"
 
 python3 - "$count" >"$work/products.jsonl" <<'PY'
 import json, sys
