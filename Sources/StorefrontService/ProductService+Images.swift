@@ -33,7 +33,7 @@ extension ProductService {
       for image in finished { image.staged.discard() }
     }
     for try await message in request {
-      try Self.checkNotCancelled(context)
+      try self.checkNotCancelled(context)
       switch message.data {
       case .metadata(let metadata):
         if let done = current {
@@ -71,7 +71,7 @@ extension ProductService {
     guard !finished.isEmpty else {
       throw StorefrontError.invalidArgument(field: "metadata", "the stream carried no image")
     }
-    try Self.checkNotCancelled(context)
+    try self.checkNotCancelled(context)
     let uploads = try finished.map { try self.blobs.finish($0.staged) }
     let records = finished.map(\.record)
     let images = self.images

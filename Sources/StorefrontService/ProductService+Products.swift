@@ -106,11 +106,11 @@ extension ProductService {
     var remaining = request.pageSize == 0 ? Int.max : Int(request.pageSize)
     let batchSize = max(1, self.configuration.listBatchSize)
     while remaining > 0 {
-      try Self.checkNotCancelled(context)
+      try self.checkNotCancelled(context)
       let limit = min(remaining, batchSize)
       let batch = try await self.products.products(matching: filter, limit: limit)
       for product in batch {
-        try Self.checkNotCancelled(context)
+        try self.checkNotCancelled(context)
         try await response.write(Storefront_V1_ProductResponse(product))
       }
       remaining -= batch.count
@@ -119,9 +119,12 @@ extension ProductService {
     }
   }
 
-  /// Throws CANCELLED once the client has gone or the deadline has passed.
-  static func checkNotCancelled(_ context: ServerContext) throws {
-    if context.cancellation.isCancelled || Task.isCancelled {
+  /// Throws CANCELLED once the client has gone or the deadline has passed. Once the server
+  /// drains, the transport flags every call as cancelled; that flag is ignored then, so a
+  /// call in flight keeps its grace period (at its end the task itself is cancelled).
+  func checkNotCancelled(_ context: ServerContext) throws {
+    let rpcCancelled = context.cancellation.isCancelled && !self.drain.hasBegun
+    if rpcCancelled || Task.isCancelled {
       throw RPCError(code: .cancelled, message: "the RPC was cancelled or its deadline passed")
     }
   }

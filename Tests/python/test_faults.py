@@ -178,19 +178,26 @@ def test_sigkill_mid_import_keeps_whole_batches_only(start_server, tmp_path):
 
 
 def vanishing_client(address: str, script: str) -> subprocess.Popen:
-    """A separate Python process that opens a stream with `script`, prints "ready", then waits
-    to be killed: its connection is reset by the kernel, with no goodbye."""
+    """A separate Python process that opens a stream with `script` (which names it `call`),
+    prints "ready", then waits: told "cancel" on its stdin, it cancels the call (grpcio sends
+    RST_STREAM) and says "cancelled"; killed, its connection is reset by the kernel, with no
+    goodbye. Its channel turns off grpcio's window growth, so a stream it does not read stalls
+    the server on flow control rather than landing in the client's buffers."""
     code = f"""
-import sys, time, grpc
+import sys, time, threading, queue, grpc
 sys.path[:0] = {sys_path_literal()}
-from storefront.v1 import product_service_pb2_grpc, product_pb2, product_service_pb2, image_pb2, chat_pb2, watch_pb2
-stub = product_service_pb2_grpc.ProductServiceStub(grpc.insecure_channel("{address}"))
+from storefront.v1 import product_service_pb2_grpc, product_pb2, product_service_pb2, image_pb2, chat_pb2, watch_pb2, import_pb2
+channel = grpc.insecure_channel("{address}", options=[("grpc.http2.bdp_probe", 0)])
+stub = product_service_pb2_grpc.ProductServiceStub(channel)
 {script}
 print("ready", flush=True)
+if sys.stdin.readline().strip() == "cancel":
+    call.cancel()
+    print("cancelled", flush=True)
 time.sleep(60)
 """
     process = subprocess.Popen(
-        [os.sys.executable, "-c", code], stdout=subprocess.PIPE, text=True
+        [os.sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     assert process.stdout.readline().strip() == "ready"
     return process
@@ -200,60 +207,88 @@ def sys_path_literal() -> str:
     return repr([path for path in os.sys.path if path])
 
 
-@pytest.mark.parametrize(
-    "rpc, script",
-    [
-        (
-            "Chat",
-            "import queue\n"
-            "q = queue.Queue(); q.put(chat_pb2.ChatMessage(kind=chat_pb2.ChatMessage.JOIN, "
-            "room=ROOM, sender='vanishing'))\n"
-            "call = stub.Chat(iter(q.get, None))\n"
-            "next(call)",
-        ),
-        (
-            "WatchProducts",
-            "call = stub.WatchProducts(watch_pb2.WatchProductsRequest())\n"
-            "call.initial_metadata()",
-        ),
-        (
-            "UploadProductImages",
-            "import threading\n"
-            "def requests():\n"
-            "    yield image_pb2.ImageRequest(metadata=image_pb2.ImageMetadata(product_id=ROOM, "
-            "filename='x.png', content_type='image/png'))\n"
-            "    yield image_pb2.ImageRequest(chunk=b'\\x89PNG\\r\\n\\x1a\\n' + bytes(50000))\n"
-            "    threading.Event().wait()\n"
-            "future = stub.UploadProductImages.future(requests())\n"
-            "time.sleep(0.5)",
-        ),
-    ],
-)
-def test_a_vanished_client_frees_its_stream_within_a_second(start_server, rpc, script):
-    server = start_server("--metrics-port", "0")
+#: How each streaming RPC is opened and left hanging by the vanishing client; ROOM is a
+#: product, IMAGE one of its images (large enough that a download stalls on flow control).
+STREAM_SCRIPTS = {
+    "Chat": (
+        "q = queue.Queue(); q.put(chat_pb2.ChatMessage(kind=chat_pb2.ChatMessage.JOIN, "
+        "room=ROOM, sender='vanishing'))\n"
+        "call = stub.Chat(iter(q.get, None))\n"
+        "next(call)"
+    ),
+    "WatchProducts": (
+        "call = stub.WatchProducts(watch_pb2.WatchProductsRequest())\ncall.initial_metadata()"
+    ),
+    "ListProducts": ("call = stub.ListProducts(product_service_pb2.ProductRequest())\nnext(call)"),
+    "DownloadProductImage": (
+        "call = stub.DownloadProductImage(image_pb2.DownloadProductImageRequest("
+        "image_id=IMAGE, chunk_size=1024))\n"
+        "next(call)"
+    ),
+    "UploadProductImages": (
+        "def requests():\n"
+        "    yield image_pb2.ImageRequest(metadata=image_pb2.ImageMetadata(product_id=ROOM, "
+        "filename='x.png', content_type='image/png'))\n"
+        "    yield image_pb2.ImageRequest(chunk=b'\\x89PNG\\r\\n\\x1a\\n' + bytes(50000))\n"
+        "    threading.Event().wait()\n"
+        "call = stub.UploadProductImages.future(requests())\n"
+        "time.sleep(0.5)"
+    ),
+    "ImportProducts": (
+        "def requests():\n"
+        "    yield import_pb2.ImportProductsRequest(product=product_pb2.Product(sku='vanishing-1', "
+        "name='Vanishing', category='vanishing', price_cents=1, currency='USD', stock=1))\n"
+        "    threading.Event().wait()\n"
+        "call = stub.ImportProducts.future(requests())\n"
+        "time.sleep(0.5)"
+    ),
+}
+
+
+@pytest.mark.parametrize("how", ["connection-reset", "rst-stream-cancel"])
+@pytest.mark.parametrize("rpc", sorted(STREAM_SCRIPTS))
+def test_a_vanished_client_frees_its_stream_within_a_second(start_server, rpc, how):
+    """The client goes away mid-stream, by a reset connection or by cancelling the call
+    (RST_STREAM on a connection that stays open; compare grpc-swift-2 issue 17): the server
+    ends the handler, frees the chat member and the temporary file within a second."""
+    server = start_server("--metrics-port", "0", "--demo-catalog", "20000")
     stub = own_stub(server)
     room = create_product(stub)
+    image_id = ""
+    if rpc == "DownloadProductImage":
+        image = png_image(seed=1)
+        large = image._replace(data=image.data + os.urandom(4 << 20), sha256="")
+        image_id = upload(stub, room.id, large).images[0].image_id
     url = metrics_url(server)
-    client = vanishing_client(server.address, script.replace("ROOM", repr(room.id)))
+    script = STREAM_SCRIPTS[rpc].replace("ROOM", repr(room.id)).replace("IMAGE", repr(image_id))
+    client = vanishing_client(server.address, script)
     try:
         scrape_until(
             url, lambda m: _assert(m.value("storefront_rpc_in_flight", method=method_of(rpc)) == 1)
         )
         if rpc == "UploadProductImages":
             poll(lambda: staged_files(server.process.data_dir) != [], "the temporary file")
+        if how == "rst-stream-cancel":
+            client.stdin.write("cancel\n")
+            client.stdin.flush()
+            assert client.stdout.readline().strip() == "cancelled"
+        else:
+            client.kill()
+        gone_at = time.monotonic()
+        scrape_until(
+            url, lambda m: _assert(m.value("storefront_rpc_in_flight", method=method_of(rpc)) == 0)
+        )
+        freed_after = time.monotonic() - gone_at
     finally:
         client.kill()
         client.wait()
-    killed_at = time.monotonic()
-    scrape_until(
-        url, lambda m: _assert(m.value("storefront_rpc_in_flight", method=method_of(rpc)) == 0)
-    )
-    freed_after = time.monotonic() - killed_at
     assert freed_after < 1.0 + 0.5, f"the {rpc} stream was freed {freed_after:.2f} s later"
     if rpc == "Chat":
         scrape_until(url, lambda m: _assert(m.value("storefront_chat_members") == 0))
     if rpc == "UploadProductImages":
         poll(lambda: staged_files(server.process.data_dir) == [], "the temporary file removed")
+    if rpc == "ImportProducts":
+        assert list_products(stub, category="vanishing") == []  # the open batch was not applied
     create_product(stub)  # still serving
 
 

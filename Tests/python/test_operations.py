@@ -44,7 +44,13 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
-from storefront.v1 import product_pb2, product_service_pb2, product_service_pb2_grpc
+from storefront.v1 import (
+    image_pb2,
+    import_pb2,
+    product_pb2,
+    product_service_pb2,
+    product_service_pb2_grpc,
+)
 from test_storefront import ChatMessage, ChatSession, get_product, list_products, png_image, upload
 from test_streams import UNKNOWN_ID, Watch, download, poll
 
@@ -817,6 +823,8 @@ LOAD_THREADS = 9
 SHUTDOWN_STARTED = 1.0
 #: Seconds a server may take to exit after SIGTERM: the grace period and a margin.
 EXIT_BOUND = GRACE + 5
+#: The drained server's import batch size: small, so that a held import commits some.
+DRAIN_BATCH = 7
 
 
 @dataclass
@@ -890,19 +898,106 @@ class Load:
         )
 
 
+class FedStream(threading.Thread):
+    """A client-streaming call fed by a thread of its own: `head`, then `filler()` every
+    `interval` seconds, `count` times (or until the call ends when `count` is None).
+    Records the response, or the code the call ended with."""
+
+    def __init__(self, method, head: list, filler, interval: float, count: int | None) -> None:
+        super().__init__(daemon=True)
+        self.method = method
+        self.head = head
+        self.filler = filler
+        self.interval = interval
+        self.count = count
+        self.response = None
+        self.code: grpc.StatusCode | None = None
+        self.ended_at: float | None = None
+        self._done = threading.Event()
+
+    def _requests(self):
+        yield from self.head
+        sent = 0
+        while (self.count is None or sent < self.count) and not self._done.is_set():
+            time.sleep(self.interval)
+            yield self.filler()
+            sent += 1
+
+    def run(self) -> None:
+        try:
+            self.response = self.method(self._requests(), timeout=STREAM_DEADLINE)
+        except grpc.RpcError as error:
+            self.code = error.code()
+        finally:
+            self.ended_at = time.monotonic()
+            self._done.set()
+
+    def outcome(self) -> str:
+        """How the call ended, once it has: "OK" or the code's name."""
+        self.join(timeout=STREAM_DEADLINE)
+        assert not self.is_alive(), "a client stream never ended"
+        return "OK" if self.code is None else self.code.name
+
+
+def png_upload(stub, product_id: str, filename: str, chunks: int | None) -> FedStream:
+    """An upload of one PNG-headed image to `product_id`, a kilobyte every 0.1 s."""
+    metadata = image_pb2.ImageMetadata(
+        product_id=product_id, filename=filename, content_type="image/png"
+    )
+    head = [
+        image_pb2.ImageRequest(metadata=metadata),
+        image_pb2.ImageRequest(chunk=b"\x89PNG\r\n\x1a\n" + os.urandom(992)),
+    ]
+    return FedStream(
+        stub.UploadProductImages,
+        head,
+        lambda: image_pb2.ImageRequest(chunk=os.urandom(1000)),
+        0.1,
+        chunks,
+    )
+
+
+def endless_import(stub, category: str) -> FedStream:
+    """An import that sends a product every 0.05 s until the call ends."""
+
+    def product() -> import_pb2.ImportProductsRequest:
+        return import_pb2.ImportProductsRequest(
+            product=product_pb2.Product(
+                sku=unique_sku(),
+                name="Imported while draining",
+                category=category,
+                price_cents=100,
+                currency="USD",
+                stock=1,
+            )
+        )
+
+    return FedStream(stub.ImportProducts, [product()], product, 0.05, None)
+
+
 def test_sigterm_drains_in_flight_calls_and_loses_no_acknowledged_write(start_server, tmp_path):
-    """SIGTERM under load: streams told and ended, no call hangs, exit 0 within the grace
-    period, and every acknowledged write is there after a restart.
+    """SIGTERM with calls of all four patterns in flight (unary creates, a chat, a watch,
+    uploads and an import): streams told and ended with a status, no call hangs, exit 0 within
+    the grace period, every acknowledged write there after a restart, and nothing half-written
+    (no image from an upload cut off, no temporary file, only whole import batches).
 
     Collects every violation and reports them together, so that one run shows all of them.
     """
     data_dir = tmp_path / "drain-data"
-    server = start_server("--shutdown-grace", str(GRACE), data_dir=data_dir)
+    server = start_server(
+        "--shutdown-grace", str(GRACE), "--import-batch-size", str(DRAIN_BATCH), data_dir=data_dir
+    )
     process = server.process.process
     stub = own_stub(server)
     room = create_product(stub, name="Drain chat room")
     category = unique_category()
+    imported_category = unique_category()
     problems: list[str] = []
+    # Client streams: one upload that ends within the grace period, one that never ends,
+    # and an import that never ends.
+    quick_upload = png_upload(stub, room.id, "quick.png", chunks=20)
+    endless_upload = png_upload(stub, room.id, "endless.png", chunks=None)
+    held_import = endless_import(stub, imported_category)
 
     load = Load(server.address, category)
     with (
@@ -916,6 +1011,10 @@ def test_sigterm_drains_in_flight_calls_and_loses_no_acknowledged_write(start_se
         load.start()
         try:
             poll(lambda: len(load.acknowledged()) >= 60, "60 acknowledged writes before SIGTERM")
+            endless_upload.start()
+            held_import.start()
+            quick_upload.start()
+            time.sleep(0.5)  # the quick upload is a few chunks in; it needs 1.5 s more
 
             sigterm_at = time.monotonic()
             process.send_signal(signal.SIGTERM)
@@ -948,6 +1047,17 @@ def test_sigterm_drains_in_flight_calls_and_loses_no_acknowledged_write(start_se
             time.sleep(max(1.0, SHUTDOWN_STARTED + 1.0 - exited_after))
         finally:
             load.stop()
+
+    # The client streams: each ended with a status; the quick one within the grace period.
+    if quick_upload.outcome() != "OK":
+        problems.append(f"the upload that fits the grace period ended {quick_upload.outcome()}")
+    for stream, what in ((endless_upload, "endless upload"), (held_import, "endless import")):
+        if stream.outcome() not in ("UNAVAILABLE", "CANCELLED"):
+            problems.append(f"the {what} ended {stream.outcome()}, not UNAVAILABLE or CANCELLED")
+    staging = data_dir / "images" / "staging"
+    leftovers = sorted(os.listdir(staging)) if staging.exists() else []
+    if leftovers:
+        problems.append(f"temporary upload files left after the exit: {leftovers}")
 
     records = sorted(load.records, key=lambda record: record.started)
     acknowledged = {record.sku: record.product_id for record in records if record.code is None}
@@ -1010,5 +1120,17 @@ def test_sigterm_drains_in_flight_calls_and_loses_no_acknowledged_write(start_se
         )
     for sku in sorted(set(acknowledged) & set(stored))[:: max(1, len(acknowledged) // 20)]:
         assert get_product(restarted_stub, acknowledged[sku]).sku == sku
+
+    # Uploads: the acknowledged image is attached; the one cut off left nothing.
+    expected_images = (
+        [quick_upload.response.images[0].image_id] if quick_upload.response is not None else []
+    )
+    attached = list(get_product(restarted_stub, room.id).image_ids)
+    if attached != expected_images:
+        problems.append(f"images attached after the restart {attached}, expected {expected_images}")
+    # The import: only whole batches were applied.
+    imported = len(list_products(restarted_stub, category=imported_category))
+    if imported % DRAIN_BATCH != 0:
+        problems.append(f"{imported} imported products: a batch of {DRAIN_BATCH} was split")
 
     assert not problems, "graceful drain:\n- " + "\n- ".join(problems)
