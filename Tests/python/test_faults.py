@@ -16,7 +16,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import create_product, unique_category, unique_sku
+from conftest import RPC_TIMEOUT, create_product, unique_category, unique_sku
 from storefront.v1 import (
     chat_pb2,
     image_pb2,
@@ -34,7 +34,7 @@ from test_storefront import (
     update_product,
     upload,
 )
-from test_streams import poll
+from test_streams import download, poll
 
 Code = grpc.StatusCode
 ChatMessage = chat_pb2.ChatMessage
@@ -371,3 +371,90 @@ def test_a_full_disk_refuses_writes_keeps_reads_and_recovers(start_server, small
     recovered = create_product(stub, category=category)
     assert get_product(stub, recovered.id) == recovered
     assert upload(stub, kept.id, png_image(seed=4)).images
+
+
+# ----------------------------------------------------------------------------------------
+# A data folder whose file system turns read-only
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def read_only_turning_disk(tmp_path):
+    """A 64 MiB ext4 file system on a loop device, mounted with errors=remount-ro; needs root
+    (CI runs as root). Yields the mount point and a function that turns it read-only under
+    open files, as the kernel does when a disk fails (ext4's trigger_fs_error)."""
+    image = tmp_path / "disk.img"
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    with open(image, "wb") as file:
+        file.truncate(64 << 20)
+    for command in (
+        ["mkfs.ext4", "-q", "-F", str(image)],
+        ["mount", "-o", "loop,errors=remount-ro", str(image), str(mount_point)],
+    ):
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.fail(f"{command[0]} failed (this suite runs as root in CI): {result.stderr}")
+    device = subprocess.run(
+        ["findmnt", "-n", "-o", "SOURCE", str(mount_point)], capture_output=True, text=True
+    ).stdout.strip()
+    trigger = Path("/sys/fs/ext4") / Path(device).name / "trigger_fs_error"
+
+    def turn_read_only() -> None:
+        trigger.write_text("storefront fault suite")
+        options = subprocess.run(
+            ["findmnt", "-n", "-o", "OPTIONS", str(mount_point)], capture_output=True, text=True
+        ).stdout
+        assert "emergency_ro" in options or options.startswith("ro"), options
+
+    try:
+        yield mount_point, turn_read_only
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_disk_turned_read_only_refuses_writes_and_keeps_serving_reads(
+    start_server, read_only_turning_disk
+):
+    mount_point, turn_read_only = read_only_turning_disk
+    data_dir = mount_point / "data"
+    server = start_server(data_dir=data_dir)
+    stub = own_stub(server)
+    category = unique_category()
+    kept = create_product(stub, category=category)
+    image = png_image(seed=5)
+    uploaded = upload(stub, kept.id, image).images[0]
+    kept = get_product(stub, kept.id)
+
+    turn_read_only()
+
+    unavailable = (Code.UNAVAILABLE,)
+    expect_code(lambda: create_product(stub, category=category), *unavailable)
+    renamed = product_pb2.Product()
+    renamed.CopyFrom(kept)
+    renamed.name = "Renamed"
+    expect_code(lambda: update_product(stub, renamed, ["name"]), *unavailable)
+    expect_code(
+        lambda: stub.DeleteProduct(
+            product_service_pb2.DeleteProductRequest(id=kept.id), timeout=RPC_TIMEOUT
+        ),
+        *unavailable,
+    )
+    expect_code(lambda: upload(stub, kept.id, png_image(seed=6)), *unavailable)
+    expect_code(
+        lambda: stub.ImportProducts(
+            iter([import_pb2.ImportProductsRequest(product=product_request(category=category))]),
+            timeout=RPC_TIMEOUT,
+        ),
+        *unavailable,
+    )
+    join = ChatMessage(kind=ChatMessage.JOIN, room=kept.id, sender="reader")
+    expect_code(lambda: list(stub.Chat(iter([join]), timeout=RPC_TIMEOUT)), *unavailable)
+
+    # Reads go on, and show exactly what was acknowledged before.
+    for _ in range(3):
+        assert get_product(stub, kept.id) == kept
+        assert list_products(stub, category=category) == [kept]
+        metadata, chunks = download(stub, uploaded.image_id)
+        assert b"".join(chunks) == image.data
+    assert staged_files(data_dir) == []
