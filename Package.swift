@@ -9,6 +9,7 @@ let products: [Product] = [
   .library(name: "StorefrontCore", targets: ["StorefrontCore"]),
   .library(name: "StorefrontSQLite", targets: ["StorefrontSQLite"]),
   .library(name: "StorefrontService", targets: ["StorefrontService"]),
+  .executable(name: "storefront-fuzz", targets: ["storefront-fuzz"]),
 ]
 
 let dependencies: [Package.Dependency] = [
@@ -89,6 +90,26 @@ let targets: [Target] = [
     ],
     swiftSettings: defaultSwiftSettings
   ),
+  // Every RPC driven with arbitrary request bytes, for fuzzing and its regression tests.
+  .target(
+    name: "StorefrontFuzzing",
+    dependencies: [
+      .target(name: "StorefrontAPI"),
+      .target(name: "StorefrontCore"),
+      .target(name: "StorefrontSQLite"),
+      .target(name: "StorefrontService"),
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
+  // The libFuzzer target; scripts/fuzz.sh builds it with --sanitize=fuzzer.
+  .executableTarget(
+    name: "storefront-fuzz",
+    dependencies: [.target(name: "StorefrontFuzzing")],
+    swiftSettings: defaultSwiftSettings
+  ),
   .executableTarget(
     name: "storefront",
     dependencies: [
@@ -121,6 +142,15 @@ let targets: [Target] = [
       .target(name: "StorefrontCore"),
       .target(name: "StorefrontSQLite"),
     ],
+    swiftSettings: defaultSwiftSettings
+  ),
+  .testTarget(
+    name: "StorefrontFuzzingTests",
+    dependencies: [
+      .target(name: "StorefrontFuzzing"),
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+    ],
+    exclude: ["Seeds", "Regressions"],
     swiftSettings: defaultSwiftSettings
   ),
   .testTarget(

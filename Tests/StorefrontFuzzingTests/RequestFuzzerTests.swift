@@ -1,0 +1,81 @@
+import Foundation
+import GRPCCore
+import StorefrontFuzzing
+import Testing
+
+@Suite("RequestFuzzer: every RPC with arbitrary request bytes")
+struct RequestFuzzerTests {
+  /// Inputs kept in the repository: the fuzzer's seeds, and every input it ever failed on.
+  static let keptInputs: [URL] = {
+    let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    return ["Seeds", "Regressions"].flatMap { folder in
+      let url = here.appendingPathComponent(folder, isDirectory: true)
+      let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+      let inputs = names.filter { !$0.hasPrefix(".") && !$0.hasSuffix(".md") }
+      return inputs.sorted().map { url.appendingPathComponent($0) }
+    }
+  }()
+
+  static func withFuzzer(_ body: (RequestFuzzer) async throws -> Void) async throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("storefront-fuzz-test-\(UUID().uuidString)", isDirectory: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let fuzzer = try await RequestFuzzer(directory: directory)
+    do {
+      try await body(fuzzer)
+    } catch {
+      await fuzzer.stop()
+      throw error
+    }
+    await fuzzer.stop()
+  }
+
+  /// An input for `method`: its index, then each message with a two-byte length.
+  static func input(_ method: MethodDescriptor, _ messages: [[UInt8]]) -> [UInt8] {
+    let index = RequestFuzzer.methods.firstIndex(of: method)!
+    return [UInt8(index)]
+      + messages.flatMap { [UInt8($0.count >> 8), UInt8($0.count & 0xFF)] + $0 }
+  }
+
+  @Test("every kept input (seeds and past failures) gets a clear answer")
+  func keptInputs() async throws {
+    #expect(Self.keptInputs.count >= RequestFuzzer.methods.count)
+    try await Self.withFuzzer { fuzzer in
+      for url in Self.keptInputs {
+        let outcome = await fuzzer.exercise(Array(try Data(contentsOf: url)))
+        #expect(outcome.isClear, "\(url.lastPathComponent) answered \(outcome)")
+      }
+    }
+  }
+
+  @Test("bytes that are not protobuf answer INVALID_ARGUMENT on every RPC")
+  func undecodable() async throws {
+    try await Self.withFuzzer { fuzzer in
+      for method in RequestFuzzer.methods {
+        // Field 1 as a length-delimited value claiming more bytes than follow.
+        let outcome = await fuzzer.exercise(Self.input(method, [[0x0A, 0x7F, 0x01]]))
+        #expect(outcome == .status(.invalidArgument), "\(method)")
+      }
+    }
+  }
+
+  @Test("a well-formed request reaches the handler: an empty CreateProduct names its field")
+  func wellFormed() async throws {
+    try await Self.withFuzzer { fuzzer in
+      let create = RequestFuzzer.methods[4]
+      #expect(create.method == "CreateProduct")
+      #expect(await fuzzer.exercise(Self.input(create, [[]])) == .status(.invalidArgument))
+      // A listing of the one seeded product answers OK.
+      let list = RequestFuzzer.methods[1]
+      #expect(await fuzzer.exercise(Self.input(list, [[]])) == .ok)
+    }
+  }
+
+  @Test("the oracle: INTERNAL and UNKNOWN are not clear answers, others are")
+  func oracle() {
+    #expect(!RequestFuzzer.Outcome.status(.internalError).isClear)
+    #expect(!RequestFuzzer.Outcome.status(.unknown).isClear)
+    #expect(RequestFuzzer.Outcome.status(.notFound).isClear)
+    #expect(RequestFuzzer.Outcome.ok.isClear)
+  }
+}
