@@ -22,7 +22,7 @@ mkdir -p "$work/corpus" "$work/artifacts"
 regressions=Tests/StorefrontFuzzingTests/Regressions
 
 status=0
-"$binary" "$work/corpus" Tests/StorefrontFuzzingTests/Seeds \
+TMPDIR="$work" "$binary" "$work/corpus" Tests/StorefrontFuzzingTests/Seeds \
   -max_total_time="$seconds" -max_len=4096 -timeout=20 -rss_limit_mb=4096 \
   -artifact_prefix="$work/artifacts/" -print_final_stats=1 2>&1 |
   grep -Ev "^#[0-9]+\s+(NEW|REDUCE|pulse)|# Uses: |recommended dictionary" || status=${PIPESTATUS[0]}
