@@ -16,4 +16,7 @@ case "${1:-}" in
   *) echo "usage: $0 thread|address" >&2; exit 2 ;;
 esac
 swift build --build-tests --scratch-path "$scratch" -Xswiftc -sanitize="$1"
-swift test --skip-build --scratch-path "$scratch" -Xswiftc -sanitize="$1"
+# LeakSanitizer runs with AddressSanitizer; leaks in dependencies are listed, with why, in
+# scripts/lsan-suppressions.txt, so that any leak of ours fails the run.
+LSAN_OPTIONS="suppressions=$root/scripts/lsan-suppressions.txt:print_suppressions=0" \
+  swift test --skip-build --scratch-path "$scratch" -Xswiftc -sanitize="$1"
