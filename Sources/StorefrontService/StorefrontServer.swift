@@ -209,11 +209,23 @@ public final class StorefrontServer: Service, Sendable {
       } onGracefulShutdown: {
         self.beginShutdown()
       }
+    } catch where self.drain.hasBegun && Self.isCancellation(error) {
+      // The grace period ended and what still ran was cancelled: the planned end of a
+      // shutdown, whichever of the transport's tasks noticed it first.
     } catch {
       await self.close()
       throw error
     }
     await self.close()
+  }
+
+  /// Whether `error` is a cancellation, perhaps wrapped by the framework.
+  private static func isCancellation(_ error: any Error) -> Bool {
+    switch error {
+    case is CancellationError: true
+    case let error as RuntimeError: error.cause.map(Self.isCancellation) ?? false
+    default: false
+    }
   }
 
   /// Stops the metrics endpoint and closes the store: the end of ``run()``, however it ends.
