@@ -177,14 +177,17 @@ def test_sigkill_mid_import_keeps_whole_batches_only(start_server, tmp_path):
 # ----------------------------------------------------------------------------------------
 
 
-def vanishing_client(address: str, script: str) -> subprocess.Popen:
+def vanishing_client(address: str, script: str, token: str = "") -> subprocess.Popen:
     """A separate Python process that opens a stream with `script`, prints "ready", then waits
-    to be killed: its connection is reset by the kernel, with no goodbye."""
+    to be killed: its connection is reset by the kernel, with no goodbye. Its calls send
+    `token`."""
     code = f"""
 import sys, time, grpc
 sys.path[:0] = {sys_path_literal()}
+from bearer_token import BearerToken
 from storefront.v1 import product_service_pb2_grpc, product_pb2, product_service_pb2, image_pb2, chat_pb2, watch_pb2
-stub = product_service_pb2_grpc.ProductServiceStub(grpc.insecure_channel("{address}"))
+channel = grpc.intercept_channel(grpc.insecure_channel("{address}"), BearerToken({token!r}))
+stub = product_service_pb2_grpc.ProductServiceStub(channel)
 {script}
 print("ready", flush=True)
 time.sleep(60)
@@ -234,7 +237,9 @@ def test_a_vanished_client_frees_its_stream_within_a_second(start_server, rpc, s
     stub = own_stub(server)
     room = create_product(stub)
     url = metrics_url(server)
-    client = vanishing_client(server.address, script.replace("ROOM", repr(room.id)))
+    client = vanishing_client(
+        server.address, script.replace("ROOM", repr(room.id)), token=server.token
+    )
     try:
         scrape_until(
             url, lambda m: _assert(m.value("storefront_rpc_in_flight", method=method_of(rpc)) == 1)
