@@ -24,6 +24,7 @@ enum TestServer {
 
   static func with(
     configure: (inout StorefrontServer.Configuration) -> Void = { _ in },
+    client security: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext,
     _ body: (ProductClient, StorefrontServer) async throws -> Void
   ) async throws {
     let directory = FileManager.default.temporaryDirectory
@@ -41,8 +42,8 @@ enum TestServer {
       do {
         let port = try await server.listeningPort
         let token = try await Self.token(for: Self.adminUsername, role: .admin, on: server)
-        try await withClient(port: port, token: token) { client in
-          try await body(client, server)
+        try await withGRPC(port: port, token: token, security: security) { client in
+          try await body(ProductClient(wrapping: client), server)
         }
       } catch {
         server.beginShutdown()
