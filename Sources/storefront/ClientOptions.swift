@@ -45,13 +45,28 @@ struct ClientOptions: ParsableArguments {
     let token = sendingToken ? try self.accessToken() : nil
     return try await withGRPCClient(
       transport: .http2NIOPosix(
-        target: .dns(host: host, port: port),
+        target: Self.target(host: host, port: port),
         transportSecurity: try self.tls.transportSecurity()
       ),
       interceptors: token.map { [BearerTokenInterceptor(token: $0)] } ?? []
     ) { client in
       try await body(client)
     }
+  }
+
+  /// An address as a target: IP addresses as such, since TLS may not send one as a server
+  /// name (SNI); anything else as a DNS name.
+  private static func target(host: String, port: Int) -> any ResolvableTarget {
+    if host.contains(":") {
+      return .ipv6(
+        address: host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")),
+        port: port
+      )
+    }
+    let isIPv4 =
+      host.split(separator: ".", omittingEmptySubsequences: false).count == 4
+      && host.allSatisfy { $0 == "." || $0.isASCII && $0.isNumber }
+    return isIPv4 ? .ipv4(address: host, port: port) : .dns(host: host, port: port)
   }
 
   /// The token to send: `--token`, `$STOREFRONT_TOKEN`, or the saved one; nil when none.
