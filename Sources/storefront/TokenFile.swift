@@ -1,4 +1,5 @@
 import Foundation
+import StorefrontService
 
 /// Where `storefront login` keeps the access token for later commands:
 /// `$XDG_CONFIG_HOME/storefront/token`, else `~/.config/storefront/token`, mode 0600.
@@ -33,14 +34,8 @@ enum TokenFile {
     // A new file is created with mode 0600 before it holds the token; an old one is
     // replaced the same way.
     try? manager.removeItem(at: url)
-    guard
-      manager.createFile(
-        atPath: url.path,
-        contents: Data((token + "\n").utf8),
-        attributes: [.posixPermissions: 0o600]
-      )
-    else {
-      throw CommandFailure("could not write \(url.path)")
+    guard try PrivateFile.create(at: url.path, contents: Array((token + "\n").utf8)) else {
+      throw CommandFailure("could not write \(url.path): it appeared meanwhile")
     }
   }
 }

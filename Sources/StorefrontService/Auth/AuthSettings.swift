@@ -66,17 +66,10 @@ enum TokenKeyFile {
       let key = (0 ..< Self.generatedBytes).map { _ in
         UInt8.random(in: .min ... .max, using: &generator)
       }
-      // Created with its final mode, so the key is never readable by others, even briefly.
-      let made = manager.createFile(
-        atPath: url.path,
-        contents: Data(key),
-        attributes: [.posixPermissions: 0o600]
-      )
-      guard made else {
-        throw StorefrontError(
-          code: .unavailable,
-          message: "cannot create the token key file \(url.path)"
-        )
+      // Created with its final mode, so the key is never readable by others, even briefly;
+      // O_EXCL: a file that appeared meanwhile is not overwritten.
+      guard try PrivateFile.create(at: url.path, contents: key) else {
+        return try Self.loadOrCreate(at: url)
       }
       return (key, true)
     }
@@ -89,5 +82,41 @@ enum TokenKeyFile {
       )
     }
     return (key, false)
+  }
+}
+
+/// Writes files only their owner may read.
+public enum PrivateFile {
+  /// Creates `path` with mode 0600 and writes `contents`, atomically as far as other users
+  /// can tell: the file never exists with a wider mode.
+  /// - Returns: false when the file already exists (it is left alone).
+  /// - Throws: when the file cannot be created or written.
+  public static func create(at path: String, contents: [UInt8]) throws -> Bool {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    if descriptor < 0 {
+      if errno == EEXIST { return false }
+      throw StorefrontError(
+        code: .unavailable,
+        message: "cannot create \(path): \(String(cString: strerror(errno)))"
+      )
+    }
+    defer { close(descriptor) }
+    var written = 0
+    while written < contents.count {
+      let result = contents[written...].withUnsafeBytes {
+        write(descriptor, $0.baseAddress, $0.count)
+      }
+      guard result > 0 else {
+        throw StorefrontError(
+          code: .unavailable,
+          message: "cannot write \(path): \(String(cString: strerror(errno)))"
+        )
+      }
+      written += result
+    }
+    guard fsync(descriptor) == 0 else {
+      throw StorefrontError(code: .unavailable, message: "cannot sync \(path)")
+    }
+    return true
   }
 }
