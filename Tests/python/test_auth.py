@@ -498,6 +498,16 @@ def test_staff_over_tls_with_the_cli_creates_and_uploads_and_a_shopper_is_denied
             denied = run_cli(*write, *client, env=env)
             assert denied.returncode != 0 and "permissionDenied" in denied.stderr, denied.stderr
 
+        # --token, then STOREFRONT_TOKEN, win over the saved (shopper's) token.
+        staff_token = login(secure_channel(address, certificates), "py-stella")
+        for how in (["--token", staff_token], []):
+            with_env = {**env, "STOREFRONT_TOKEN": "" if how else staff_token}
+            created = run_cli(
+                "product", "create", "--sku", unique_sku(), "--name", "Token", "--price-cents", "1",
+                *how, *client, env=with_env,
+            )  # fmt: skip
+            assert created.returncode == 0, created.stderr
+
         # grpcio over TLS: the server's certificate checks out against the CA; plaintext fails.
         with secure_channel(address, certificates) as channel:
             token = login(channel, "py-stella")
