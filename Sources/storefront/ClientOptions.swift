@@ -43,7 +43,23 @@ struct ClientOptions: ParsableArguments {
   ) async throws -> Result {
     let (host, port) = try self.hostAndPort()
     let token = sendingToken ? try self.accessToken() : nil
-    return try await withGRPCClient(
+    do {
+      return try await self.withGRPC(host: host, port: port, token: token, body)
+    } catch let error as RPCError where error.code == .unauthenticated && sendingToken {
+      throw CommandFailure(
+        "\(error.message) (\(token == nil ? "no token" : "the token was refused"): sign in "
+          + "with `storefront login USERNAME`)"
+      )
+    }
+  }
+
+  private func withGRPC<Result: Sendable>(
+    host: String,
+    port: Int,
+    token: String?,
+    _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
+  ) async throws -> Result {
+    try await withGRPCClient(
       transport: .http2NIOPosix(
         target: Self.target(host: host, port: port),
         transportSecurity: try self.tls.transportSecurity()

@@ -28,7 +28,6 @@ from conftest import (
     TEST_PASSWORD,
     ServerProcess,
     add_user,
-    authorized_channel,
     bearer,
     create_product,
     login,
