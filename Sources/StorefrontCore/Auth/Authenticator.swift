@@ -32,8 +32,8 @@ public final class Authenticator: Sendable {
   /// Issues and checks tokens.
   public let tokens: AccessTokens
   private let configuration: Configuration
-  /// One password check at a time: each takes tens of megabytes and a tenth of a second of
-  /// CPU, so a flood of sign-ins queues instead of exhausting the machine.
+  /// One password check at a time: each takes tens of megabytes and a noticeable slice of a
+  /// second of CPU, so a flood of sign-ins queues instead of exhausting the machine.
   private let hashing = SerialGate()
   private let cache = Mutex<[String: CachedUser]>([:])
 

@@ -41,8 +41,8 @@ struct UserAdd: AsyncParsableCommand {
 
   @Option(
     help: """
-      log2 of scrypt's N for this password's hash (10-20). The default, 15, costs 32 MiB and \
-      about a tenth of a second per sign-in; lower only for tests.
+      log2 of scrypt's N for this password's hash (10-20). The default, 15, costs 32 MiB per \
+      sign-in; each step up doubles memory and time. Lower only for tests.
       """
   )
   var hashCost = PasswordHash.Parameters.standard.logN
