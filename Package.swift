@@ -27,6 +27,7 @@ let dependencies: [Package.Dependency] = [
   .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
   .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
   .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+  .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
 ]
 
 let defaultSwiftSettings: [SwiftSetting] = [
@@ -52,7 +53,9 @@ let targets: [Target] = [
     name: "StorefrontCore",
     dependencies: [
       .product(name: "Crypto", package: "swift-crypto"),
+      .product(name: "CryptoExtras", package: "swift-crypto"),
       .product(name: "DequeModule", package: "swift-collections"),
+      .product(name: "JWTKit", package: "jwt-kit"),
       .product(name: "Logging", package: "swift-log"),
     ],
     swiftSettings: defaultSwiftSettings

@@ -56,12 +56,20 @@ def rss_kib(pid: int, key: str) -> int:
 class Server:
     def __init__(self, binary: str, *args: str) -> None:
         self.data = tempfile.mkdtemp(prefix="storefront-load-")
+        # A staff user whose token every call sends (chat members all speak as them).
+        subprocess.run([binary, "user", "add", "load", "--role", "staff", "--password-stdin",
+                        "--data-dir", self.data], input="load-password\n", text=True, check=True,
+                       capture_output=True)
         self.process = subprocess.Popen(
             [binary, "serve", "--port", "0", "--data-dir", self.data, *args],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         line = self.process.stdout.readline()
         self.address = "127.0.0.1:" + re.search(r":(\d+) ", line).group(1)
+        token = subprocess.run([binary, "login", "load", "--password-stdin", "--print-token",
+                                "--server", self.address], input="load-password\n", text=True,
+                               check=True, capture_output=True).stdout.strip()
+        self.metadata = (("authorization", f"Bearer {token}"),)
 
     def rss(self) -> tuple[int, int]:
         return rss_kib(self.process.pid, "VmRSS") // 1024, rss_kib(self.process.pid, "VmHWM") // 1024
@@ -79,7 +87,8 @@ async def chat(server: Server, members: int, senders: int, per_sender: int) -> l
     channels = [grpc.aio.insecure_channel(server.address) for _ in range(10)]
     stubs_ = [product_service_pb2_grpc.ProductServiceStub(c) for c in channels]
     room = (await stubs_[0].CreateProduct(
-        product_service_pb2.CreateProductRequest(product=product(f"ROOM-{os.getpid()}")))).product.id
+        product_service_pb2.CreateProductRequest(product=product(f"ROOM-{os.getpid()}")),
+        metadata=server.metadata)).product.id
     expected = senders * per_sender
     joined = asyncio.Event()
     joined_count = 0
@@ -98,11 +107,13 @@ async def chat(server: Server, members: int, senders: int, per_sender: int) -> l
                     return
                 yield message
 
-        call = stubs_[index % len(stubs_)].Chat(outgoing())
+        call = stubs_[index % len(stubs_)].Chat(outgoing(), metadata=server.metadata)
         seen: list[int] = []
         counted_join = False
         async for message in call:
-            if message.kind == chat_pb2.ChatMessage.JOIN and message.sender == f"m{index}" and not counted_join:
+            # Every member speaks as the one user: the first JOIN it receives (its own, or one
+            # in the history it gets once it has joined) shows that it is in.
+            if message.kind == chat_pb2.ChatMessage.JOIN and not counted_join:
                 counted_join = True
                 joined_count += 1
                 if joined_count == members:
@@ -148,7 +159,8 @@ async def stalled(server: Server, streams: int) -> list[str]:
     problems = []
     async with grpc.aio.insecure_channel(server.address) as other:
         stub = product_service_pb2_grpc.ProductServiceStub(other)
-        some = (await stub.CreateProduct(product_service_pb2.CreateProductRequest(product=product("STALL-PROBE")))).product
+        some = (await stub.CreateProduct(product_service_pb2.CreateProductRequest(
+            product=product("STALL-PROBE")), metadata=server.metadata)).product
         slowest = 0.0
         for _ in range(50):
             started = time.monotonic()
@@ -169,7 +181,8 @@ async def stalled(server: Server, streams: int) -> list[str]:
 async def uploads(server: Server, count: int, size: int) -> list[str]:
     async with grpc.aio.insecure_channel(server.address) as channel:
         stub = product_service_pb2_grpc.ProductServiceStub(channel)
-        target = (await stub.CreateProduct(product_service_pb2.CreateProductRequest(product=product("UPLOADS")))).product
+        target = (await stub.CreateProduct(product_service_pb2.CreateProductRequest(
+            product=product("UPLOADS")), metadata=server.metadata)).product
         data = b"\x89PNG\r\n\x1a\n" + os.urandom(size - 8)
 
         async def one(index: int):
@@ -178,7 +191,7 @@ async def uploads(server: Server, count: int, size: int) -> list[str]:
                     product_id=target.id, filename=f"{index}.png", content_type="image/png"))
                 for offset in range(0, len(data), 65536):
                     yield image_pb2.ImageRequest(chunk=data[offset:offset + 65536])
-            return await stub.UploadProductImages(requests(), timeout=120)
+            return await stub.UploadProductImages(requests(), timeout=120, metadata=server.metadata)
 
         answers = await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
     failed = [a for a in answers if isinstance(a, Exception)]

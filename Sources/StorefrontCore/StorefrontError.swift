@@ -8,6 +8,7 @@ public struct StorefrontError: Error, Sendable, CustomStringConvertible {
     private enum Wrapped: String, Hashable, Sendable {
       case invalidArgument, notFound, alreadyExists, aborted, failedPrecondition
       case resourceExhausted, unavailable, internalError, outOfRange
+      case unauthenticated, permissionDenied
     }
 
     private let wrapped: Wrapped
@@ -36,6 +37,12 @@ public struct StorefrontError: Error, Sendable, CustomStringConvertible {
     /// pruned or never handed out.
     public static let outOfRange = Self(.outOfRange)
 
+    /// The call has no valid credentials: no token, a malformed, forged or expired one, a
+    /// disabled user, or a wrong username or password.
+    public static let unauthenticated = Self(.unauthenticated)
+    /// The caller is signed in but their role does not allow the call.
+    public static let permissionDenied = Self(.permissionDenied)
+
     public var description: String { self.wrapped.rawValue }
   }
 
@@ -58,17 +65,21 @@ public struct StorefrontError: Error, Sendable, CustomStringConvertible {
   public var fieldViolations: [FieldViolation]
   /// The underlying error, for logs.
   public var cause: (any Error)?
+  /// How long the client should wait before trying again (a throttled sign-in).
+  public var retryDelay: Duration?
 
   public init(
     code: Code,
     message: String,
     fieldViolations: [FieldViolation] = [],
-    cause: (any Error)? = nil
+    cause: (any Error)? = nil,
+    retryDelay: Duration? = nil
   ) {
     self.code = code
     self.message = message
     self.fieldViolations = fieldViolations
     self.cause = cause
+    self.retryDelay = retryDelay
   }
 
   /// An ``Code/invalidArgument`` error naming one field.

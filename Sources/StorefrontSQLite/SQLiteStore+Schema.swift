@@ -78,6 +78,20 @@ extension SQLiteStore {
           """
       )
     }
+    migrator.registerMigration("v3-users") { db in
+      // `password_hash` is PasswordHash's text form: algorithm, parameters, salt and key.
+      try db.execute(
+        sql: """
+          CREATE TABLE user (
+            username TEXT PRIMARY KEY NOT NULL,
+            role TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+            create_time INTEGER NOT NULL
+          ) WITHOUT ROWID;
+          """
+      )
+    }
     return migrator
   }
 }

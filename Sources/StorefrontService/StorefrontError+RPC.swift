@@ -16,6 +16,8 @@ enum StatusMapping {
     case .resourceExhausted: .resourceExhausted
     case .unavailable: .unavailable
     case .outOfRange: .outOfRange
+    case .unauthenticated: .unauthenticated
+    case .permissionDenied: .permissionDenied
     default: .internalError
     }
   }
@@ -38,6 +40,11 @@ enum StatusMapping {
           metadata: ["code": "\(code)", "error": "\(String(reflecting: cause))"]
         )
       }
+      if let delay = error.retryDelay {
+        return RPCError(
+          GoogleRPCStatus(code: code, message: error.message, details: [.retryInfo(delay: delay)])
+        )
+      }
       guard !error.fieldViolations.isEmpty else {
         return RPCError(code: code, message: error.message)
       }
@@ -53,6 +60,11 @@ enum StatusMapping {
         ]
       )
       return RPCError(status)
+    case let error as RPCError where error.code == .unknown && error.message.isEmpty:
+      // GRPCCore wraps what an interceptor inside ours (AuthInterceptor) throws, or the
+      // handler throws through it, as a bare UNKNOWN with the error as its cause.
+      guard let cause = error.cause else { return error }
+      return Self.rpcError(for: cause, logger: logger)
     case let error as RPCError:
       return error
     case let error as any RPCErrorConvertible:

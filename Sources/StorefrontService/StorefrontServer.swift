@@ -36,6 +36,10 @@ public final class StorefrontServer: Service, Sendable {
     public var metricsPort: Int?
     /// How often a health Watch probes the store.
     public var healthProbeInterval: Duration
+    /// Tokens, sign-in throttling and whether reads need a user.
+    public var auth: AuthSettings
+    /// Serve over TLS (mutual TLS with a client CA); plaintext when nil.
+    public var tls: TLSSettings?
 
     public init(
       host: String = "127.0.0.1",
@@ -48,7 +52,9 @@ public final class StorefrontServer: Service, Sendable {
       changeRetention: ChangeRetention = ChangeRetention(),
       transport: TransportSettings = TransportSettings(),
       metricsPort: Int? = nil,
-      healthProbeInterval: Duration = .seconds(1)
+      healthProbeInterval: Duration = .seconds(1),
+      auth: AuthSettings = AuthSettings(),
+      tls: TLSSettings? = nil
     ) {
       self.host = host
       self.port = port
@@ -61,6 +67,8 @@ public final class StorefrontServer: Service, Sendable {
       self.transport = transport
       self.metricsPort = metricsPort
       self.healthProbeInterval = healthProbeInterval
+      self.auth = auth
+      self.tls = tls
     }
   }
 
@@ -72,6 +80,8 @@ public final class StorefrontServer: Service, Sendable {
   public let chat: ChatHub
   /// The serving state the health service reports.
   public let health: HealthStatus
+  /// Signs users in and checks their tokens.
+  public let authenticator: Authenticator
   /// Set when shutdown begins; streams and health read it.
   private let drain = DrainState()
   /// The port metrics are served on, when they are.
@@ -112,6 +122,11 @@ public final class StorefrontServer: Service, Sendable {
         logger: logger
       )
     }
+    self.authenticator = try await Self.makeAuthenticator(
+      configuration: configuration,
+      store: self.store,
+      logger: logger
+    )
     self.chat = ChatHub(store: self.store, limits: configuration.chat)
     let service = ProductService(
       products: self.store,
@@ -133,6 +148,8 @@ public final class StorefrontServer: Service, Sendable {
     let descriptors = try DescriptorIndex(
       services: [
         Storefront_V1_ProductService.descriptor.fullyQualifiedService,
+        Storefront_V1_AuthService.descriptor.fullyQualifiedService,
+        Storefront_V1_UserService.descriptor.fullyQualifiedService,
         Grpc_Health_V1_Health.descriptor.fullyQualifiedService,
         Grpc_Reflection_V1_ServerReflection.descriptor.fullyQualifiedService,
         Grpc_Reflection_V1alpha_ServerReflection.descriptor.fullyQualifiedService,
@@ -142,18 +159,31 @@ public final class StorefrontServer: Service, Sendable {
     config.rpc.maxRequestPayloadSize = configuration.maxRequestMessageBytes
     self.transport = HTTP2ServerTransport.Posix(
       address: .ipv4(host: configuration.host, port: configuration.port),
-      transportSecurity: .plaintext,
+      transportSecurity: Self.transportSecurity(configuration.tls),
       config: config
+    )
+    let users = UserService(
+      users: self.store,
+      hasher: PasswordHasher(parameters: configuration.auth.passwordHashing)
     )
     self.server = GRPCServer(
       transport: self.transport,
       services: [
         service,
+        AuthService(authenticator: self.authenticator),
+        users,
         HealthService(status: self.health),
         ReflectionService(index: descriptors),
         ReflectionServiceV1Alpha(index: descriptors),
       ],
-      interceptors: [MetricsInterceptor(factory: metrics), StatusInterceptor(logger: logger)]
+      interceptors: [
+        MetricsInterceptor(factory: metrics),
+        StatusInterceptor(logger: logger),
+        AuthInterceptor(
+          authenticator: self.authenticator,
+          policy: AccessPolicy(requireAuthForReads: configuration.auth.requireAuthForReads)
+        ),
+      ]
     )
     if let metricsPort = configuration.metricsPort {
       let chat = self.chat
@@ -171,6 +201,50 @@ public final class StorefrontServer: Service, Sendable {
     } else {
       self.metricsPort = nil
       self.metricsEndpoint = nil
+    }
+  }
+
+  /// Loads (or creates) the token key and tells the operator how to make the first admin
+  /// when there are no users.
+  private static func makeAuthenticator(
+    configuration: Configuration,
+    store: SQLiteStore,
+    logger: Logger
+  ) async throws -> Authenticator {
+    let keyFile =
+      configuration.auth.tokenKeyFile
+      ?? configuration.dataDirectory.appendingPathComponent("token.key")
+    let (key, created) = try TokenKeyFile.loadOrCreate(at: keyFile)
+    if created {
+      logger.notice("created a token signing key", metadata: ["file": "\(keyFile.path)"])
+    }
+    if try await store.users().isEmpty {
+      let command =
+        "storefront user add NAME --role admin --data-dir \(configuration.dataDirectory.path)"
+      logger.warning("there are no users yet: create the first admin with `\(command)`")
+    }
+    return Authenticator(
+      users: store,
+      tokens: try await AccessTokens(key: key, lifetime: configuration.auth.tokenLifetime),
+      hasher: PasswordHasher(parameters: configuration.auth.passwordHashing),
+      throttle: LoginThrottle(configuration: configuration.auth.throttle),
+      configuration: Authenticator.Configuration(userCacheTime: configuration.auth.userCacheTime)
+    )
+  }
+
+  /// TLS from PEM files, with client certificates required when a client CA is given.
+  private static func transportSecurity(
+    _ tls: TLSSettings?
+  ) -> HTTP2ServerTransport.Posix.TransportSecurity {
+    guard let tls else { return .plaintext }
+    let chain = [TLSConfig.CertificateSource.file(path: tls.certificateChainFile, format: .pem)]
+    let key = TLSConfig.PrivateKeySource.file(path: tls.privateKeyFile, format: .pem)
+    guard let clientCA = tls.clientCAFile else {
+      return .tls(certificateChain: chain, privateKey: key)
+    }
+    return .mTLS(certificateChain: chain, privateKey: key) { config in
+      config.trustRoots = .certificates([.file(path: clientCA, format: .pem)])
+      config.clientCertificateVerification = .noHostnameVerification
     }
   }
 
@@ -209,7 +283,7 @@ public final class StorefrontServer: Service, Sendable {
       } onGracefulShutdown: {
         self.beginShutdown()
       }
-    } catch where self.drain.hasBegun && Self.isCancellation(error) {
+    } catch let error where self.drain.hasBegun && Self.isCancellation(error) {
       // The grace period ended and what still ran was cancelled: the planned end of a
       // shutdown, whichever of the transport's tasks noticed it first.
     } catch {

@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import StorefrontAPI
+import StorefrontService
 import SwiftProtobuf
 
 /// The options every client subcommand shares.
@@ -16,19 +17,81 @@ struct ClientOptions: ParsableArguments {
   @Option(help: "Seconds before a unary call gives up.")
   var timeout: Double = 10
 
+  @Option(
+    help: """
+      The access token to send. Default: $STOREFRONT_TOKEN, else the token `storefront login` \
+      saved.
+      """
+  )
+  var token: String?
+
+  @OptionGroup var tls: ClientTLSOptions
+
   /// Runs `body` with a client connected to ``server``.
   func withClient<Result: Sendable>(
     _ body: (Storefront_V1_ProductService.Client<HTTP2ClientTransport.Posix>) async throws -> Result
   ) async throws -> Result {
-    let (host, port) = try self.hostAndPort()
-    return try await withGRPCClient(
-      transport: .http2NIOPosix(
-        target: .dns(host: host, port: port),
-        transportSecurity: .plaintext
-      )
-    ) { client in
+    try await self.withGRPC { client in
       try await body(Storefront_V1_ProductService.Client(wrapping: client))
     }
+  }
+
+  /// Runs `body` with a connection to ``server`` that sends the access token, if there is one.
+  func withGRPC<Result: Sendable>(
+    sendingToken: Bool = true,
+    _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
+  ) async throws -> Result {
+    let (host, port) = try self.hostAndPort()
+    let token = sendingToken ? try self.accessToken() : nil
+    do {
+      return try await self.withGRPC(host: host, port: port, token: token, body)
+    } catch let error as RPCError where error.code == .unauthenticated && sendingToken {
+      throw CommandFailure(
+        "\(error.message) (\(token == nil ? "no token" : "the token was refused"): sign in "
+          + "with `storefront login USERNAME`)"
+      )
+    }
+  }
+
+  private func withGRPC<Result: Sendable>(
+    host: String,
+    port: Int,
+    token: String?,
+    _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
+  ) async throws -> Result {
+    try await withGRPCClient(
+      transport: .http2NIOPosix(
+        target: Self.target(host: host, port: port),
+        transportSecurity: try self.tls.transportSecurity()
+      ),
+      interceptors: token.map { [BearerTokenInterceptor(token: $0)] } ?? []
+    ) { client in
+      try await body(client)
+    }
+  }
+
+  /// An address as a target: IP addresses as such, since TLS may not send one as a server
+  /// name (SNI); anything else as a DNS name.
+  private static func target(host: String, port: Int) -> any ResolvableTarget {
+    if host.contains(":") {
+      return .ipv6(
+        address: host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")),
+        port: port
+      )
+    }
+    let isIPv4 =
+      host.split(separator: ".", omittingEmptySubsequences: false).count == 4
+      && host.allSatisfy { $0 == "." || $0.isASCII && $0.isNumber }
+    return isIPv4 ? .ipv4(address: host, port: port) : .dns(host: host, port: port)
+  }
+
+  /// The token to send: `--token`, `$STOREFRONT_TOKEN`, or the saved one; nil when none.
+  func accessToken() throws -> String? {
+    if let token = self.token { return token }
+    if let token = ProcessInfo.processInfo.environment["STOREFRONT_TOKEN"], !token.isEmpty {
+      return token
+    }
+    return try TokenFile.read()
   }
 
   /// Call options with this command's timeout.

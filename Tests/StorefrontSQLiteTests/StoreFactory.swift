@@ -8,7 +8,7 @@ import Testing
 struct StoreFactory: Sendable, CustomTestStringConvertible {
   /// A store and how to release it.
   /// Everything a store implements.
-  typealias Store = ProductStore & ProductChangeStore & ImageStore & ChatStore
+  typealias Store = ProductStore & ProductChangeStore & ImageStore & ChatStore & UserStore
 
   struct Opened: Sendable {
     var store: any Store

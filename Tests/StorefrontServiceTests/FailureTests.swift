@@ -70,8 +70,14 @@ struct FailureTests {
   func chatMemberLeavesOnCancellation() async throws {
     try await TestServer.with { client, server in
       let room = try await client.create().id
-      let stayer = ChatMember(name: "stayer")
-      let goner = ChatMember(name: "goner")
+      let stayer = ChatMember(
+        name: "stayer",
+        token: try await TestServer.token(for: "stayer", on: server)
+      )
+      let goner = ChatMember(
+        name: "goner",
+        token: try await TestServer.token(for: "goner", on: server)
+      )
       try await withThrowingDiscardingTaskGroup { group in
         group.addTask { try await stayer.run(client, room: room) }
         let joined = try await eventually { server.chat.memberCount(room: room) == 1 }

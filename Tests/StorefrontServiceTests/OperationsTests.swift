@@ -4,6 +4,7 @@ import GRPCNIOTransportHTTP2
 import Logging
 import ServiceLifecycle
 import StorefrontAPI
+import StorefrontCore
 import StorefrontSQLite
 import StorefrontService
 import SwiftProtobuf
@@ -140,7 +141,8 @@ struct ReflectionTests {
         #expect(
           answers[0].listServicesResponse.service.map(\.name) == [
             "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
-            "grpc.reflection.v1alpha.ServerReflection", "storefront.v1.ProductService",
+            "grpc.reflection.v1alpha.ServerReflection", "storefront.v1.AuthService",
+            "storefront.v1.ProductService", "storefront.v1.UserService",
           ]
         )
         let service = try Self.fileNames(answers[1])
@@ -204,7 +206,7 @@ struct ReflectionTests {
         } onResponse: { response in
           try await response.messages.reduce(into: []) { $0.append($1) }
         }
-        #expect(answers.first?.listServicesResponse.service.count == 4)
+        #expect(answers.first?.listServicesResponse.service.count == 6)
       }
     }
   }
@@ -336,7 +338,9 @@ struct DrainTests {
     let group = ServiceGroup(configuration: configuration)
     try await withThrowingTaskGroup(of: Void.self) { tasks in
       tasks.addTask { try await group.run() }
-      try await TestServer.withClient(port: try await server.listeningPort) { client in
+      let token = try await TestServer.token(for: "drain-staff", role: .staff, on: server)
+      try await TestServer.withClient(port: try await server.listeningPort, token: token) {
+        client in
         try await body(client, group, server.store)
       }
       try await tasks.waitForAll()

@@ -3,6 +3,8 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import StorefrontAPI
+import StorefrontCore
+import StorefrontSQLite
 import StorefrontService
 import SwiftProtobuf
 import Synchronization
@@ -10,16 +12,26 @@ import Synchronization
 typealias ProductClient = Storefront_V1_ProductService.Client<HTTP2ClientTransport.Posix>
 
 /// Runs a real Storefront server on 127.0.0.1 with a port the kernel picks and a fresh data
-/// directory, and a client connected to it over HTTP/2.
+/// directory, and a client connected to it over HTTP/2 that is signed in as an admin.
 enum TestServer {
+  /// The admin the default client is signed in as.
+  static let adminUsername = "test-admin"
+  /// The password of every user the tests make.
+  static let password = "test-password"
+  /// Cheap scrypt parameters, so that the hundreds of servers and users tests make cost little;
+  /// the parameters are stored with each hash, so they verify as any other.
+  static let cheapHashing = PasswordHash.Parameters(logN: 10, blockSize: 8, parallelism: 1)
+
   static func with(
     configure: (inout StorefrontServer.Configuration) -> Void = { _ in },
+    client security: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext,
     _ body: (ProductClient, StorefrontServer) async throws -> Void
   ) async throws {
     let directory = FileManager.default.temporaryDirectory
       .appendingPathComponent("storefront-tests-\(UUID().uuidString)", isDirectory: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     var configuration = StorefrontServer.Configuration(port: 0, dataDirectory: directory)
+    configuration.auth.passwordHashing = Self.cheapHashing
     configure(&configuration)
     let server = try await StorefrontServer(
       configuration: configuration,
@@ -29,8 +41,9 @@ enum TestServer {
       group.addTask { try await server.run() }
       do {
         let port = try await server.listeningPort
-        try await withClient(port: port) { client in
-          try await body(client, server)
+        let token = try await Self.token(for: Self.adminUsername, role: .admin, on: server)
+        try await withGRPC(port: port, token: token, security: security) { client in
+          try await body(ProductClient(wrapping: client), server)
         }
       } catch {
         server.beginShutdown()
@@ -40,28 +53,60 @@ enum TestServer {
     }
   }
 
+  /// A client of the server on `port` that sends `token` on every call (none when nil).
   static func withClient(
     port: Int,
+    token: String? = nil,
     _ body: (ProductClient) async throws -> Void
   ) async throws {
-    try await withGRPC(port: port) { client in
+    try await withGRPC(port: port, token: token) { client in
       try await body(ProductClient(wrapping: client))
     }
   }
 
-  /// A client for any service of the server on `port`.
+  /// A client for any service of the server on `port`, sending `token` (none when nil).
   static func withGRPC(
     port: Int,
+    token: String? = nil,
+    security: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext,
     _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Void
   ) async throws {
     try await withGRPCClient(
       transport: .http2NIOPosix(
         target: .ipv4(address: "127.0.0.1", port: port),
-        transportSecurity: .plaintext
-      )
+        transportSecurity: security
+      ),
+      interceptors: token.map { [BearerTokenInterceptor(token: $0)] } ?? []
     ) { client in
       try await body(client)
     }
+  }
+
+  /// A token for `username` on `server`, adding the user (with ``password``) if it is new.
+  static func token(
+    for username: String,
+    role: Role = .shopper,
+    on server: StorefrontServer
+  ) async throws -> String {
+    if try await server.store.user(named: username) == nil {
+      try await server.store.insert(
+        User(
+          username: username,
+          role: role,
+          passwordHash: try PasswordHasher(parameters: Self.cheapHashing).hash(Self.password)
+        )
+      )
+    }
+    return try await server.authenticator.tokens.issue(
+      for: Principal(username: username, role: role)
+    ).token
+  }
+}
+
+extension Metadata {
+  /// `authorization: Bearer <token>`, for calls that speak for someone else than their client.
+  static func bearer(_ token: String) -> Self {
+    ["authorization": "Bearer \(token)"]
   }
 }
 

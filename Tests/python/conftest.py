@@ -20,13 +20,14 @@ import sys
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
 import grpc
 import pytest
+from bearer_token import BearerToken, CallDetails
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = REPO_ROOT / "Protos"
@@ -76,7 +77,13 @@ sys.path.insert(0, _generate_stubs())
 
 from google.rpc import error_details_pb2  # noqa: E402
 from grpc_status import rpc_status  # noqa: E402
-from storefront.v1 import product_pb2, product_service_pb2, product_service_pb2_grpc  # noqa: E402
+from storefront.v1 import (  # noqa: E402
+    auth_pb2,
+    auth_pb2_grpc,
+    product_pb2,
+    product_service_pb2,
+    product_service_pb2_grpc,
+)
 
 # --------------------------------------------------------------------------------------
 # The server process
@@ -97,7 +104,7 @@ class _DefaultTimeout(
     def _with_deadline(self, details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
         if details.timeout is not None:
             return details
-        return _CallDetails(
+        return CallDetails(
             method=details.method,
             timeout=self._seconds,
             metadata=details.metadata,
@@ -117,16 +124,6 @@ class _DefaultTimeout(
 
     def intercept_stream_stream(self, continuation, details, request_iterator):
         return continuation(self._with_deadline(details), request_iterator)
-
-
-@dataclass(frozen=True)
-class _CallDetails(grpc.ClientCallDetails):
-    method: str
-    timeout: float | None
-    metadata: object
-    credentials: object
-    wait_for_ready: bool | None
-    compression: object
 
 
 class ServerProcess:
@@ -284,13 +281,98 @@ def running_server(
         server.stop()
 
 
+# --------------------------------------------------------------------------------------
+# Users and tokens
+# --------------------------------------------------------------------------------------
+
+#: The admin every `connected_server` signs its channel in as.
+ADMIN_USERNAME = "pytest-admin"
+#: The password of every user the suite makes.
+TEST_PASSWORD = "pytest-password"
+#: scrypt's log2 N for the suite's users: cheap, so that many servers and users cost little.
+TEST_HASH_COST = "10"
+
+
+def add_user(data_dir: Path, username: str, role: str, password: str = TEST_PASSWORD) -> None:
+    """Adds a user to a data folder with `storefront user add` (a running server sees it);
+    does nothing when the user exists."""
+    result = subprocess.run(
+        [
+            server_binary(),
+            "user",
+            "add",
+            username,
+            "--role",
+            role,
+            "--password-stdin",
+            "--hash-cost",
+            TEST_HASH_COST,
+            "--data-dir",
+            str(data_dir),
+        ],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if result.returncode != 0 and "already exists" not in result.stderr:
+        pytest.fail(f"storefront user add {username} failed:\n{result.stdout}{result.stderr}")
+
+
+def login(channel: grpc.Channel, username: str, password: str = TEST_PASSWORD) -> str:
+    """Signs in with AuthService.Login; returns the access token."""
+    stub = auth_pb2_grpc.AuthServiceStub(channel)
+    response = stub.Login(
+        auth_pb2.LoginRequest(username=username, password=password), timeout=RPC_TIMEOUT
+    )
+    return response.access_token
+
+
+def bearer(token: str) -> tuple[tuple[str, str]]:
+    """Call metadata carrying `token`, for a call that speaks for someone else."""
+    return (("authorization", f"Bearer {token}"),)
+
+
+def authorized_channel(
+    address: str, token: str | None, identities: Callable[[str], str] | None = None
+) -> grpc.Channel:
+    """A plaintext channel whose calls have a default deadline and send `token` (none: no
+    token); `identities` gives chat tests the tokens of the names they speak as."""
+    interceptors: list = [_DefaultTimeout(RPC_TIMEOUT)]
+    if token is not None:
+        bearer_token = BearerToken(token)
+        bearer_token.identities = identities
+        interceptors.append(bearer_token)
+    return grpc.intercept_channel(grpc.insecure_channel(address), *interceptors)
+
+
 @dataclass
 class Server:
-    """What tests need from the running server."""
+    """What tests need from the running server.
+
+    `channel` is signed in as the admin `ADMIN_USERNAME` (`token`); `anonymous_channel` sends
+    no token; `token_for(username, role)` adds a user if needed and signs them in.
+    """
 
     address: str
     channel: grpc.Channel
     process: ServerProcess
+    token: str = ""
+    anonymous_channel: grpc.Channel | None = None
+    _tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def token_for(self, username: str, role: str = "shopper") -> str:
+        """A token for `username`, added with `role` when new; one sign-in per user and role."""
+        key = (username, role)
+        if key not in self._tokens:
+            add_user(self.process.data_dir, username, role)
+            assert self.anonymous_channel is not None
+            self._tokens[key] = login(self.anonymous_channel, username)
+        return self._tokens[key]
+
+    def channel_for(self, username: str, role: str = "shopper") -> grpc.Channel:
+        """A channel signed in as `username` (added with `role` if new); closed by the caller."""
+        return authorized_channel(self.address, self.token_for(username, role))
 
 
 _SERVER_PROCESS = pytest.StashKey[ServerProcess]()
@@ -300,23 +382,36 @@ _SERVER_PROCESS = pytest.StashKey[ServerProcess]()
 def connected_server(
     data_dir: Path, *extra_args: str, env: dict[str, str] | None = None
 ) -> Iterator[Server]:
-    """A running server with a connected channel whose calls have a default deadline."""
+    """A running server with a connected channel whose calls have a default deadline and are
+    signed in as the admin `ADMIN_USERNAME` (added to the data folder before the server starts)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    add_user(data_dir, ADMIN_USERNAME, "admin")
     with running_server(data_dir, *extra_args, env=env) as process:
         address = f"127.0.0.1:{process.port}"
-        channel = grpc.intercept_channel(
-            grpc.insecure_channel(address), _DefaultTimeout(RPC_TIMEOUT)
-        )
+        anonymous = authorized_channel(address, None)
         try:
-            grpc.channel_ready_future(channel).result(timeout=RPC_TIMEOUT)
+            grpc.channel_ready_future(anonymous).result(timeout=RPC_TIMEOUT)
         except grpc.FutureTimeoutError:
             pytest.fail(
                 f"could not connect to {address}. Server output:\n{process.output()}",
                 pytrace=False,
             )
+        token = login(anonymous, ADMIN_USERNAME)
+        identities: dict[str, Callable[[str], str]] = {}
+        channel = authorized_channel(address, token, lambda name: identities["of"](name))
+        server = Server(
+            address=address,
+            channel=channel,
+            process=process,
+            token=token,
+            anonymous_channel=anonymous,
+        )
+        identities["of"] = server.token_for
         try:
-            yield Server(address=address, channel=channel, process=process)
+            yield server
         finally:
             channel.close()
+            anonymous.close()
 
 
 @pytest.fixture(scope="session")

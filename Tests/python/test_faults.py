@@ -177,17 +177,22 @@ def test_sigkill_mid_import_keeps_whole_batches_only(start_server, tmp_path):
 # ----------------------------------------------------------------------------------------
 
 
-def vanishing_client(address: str, script: str) -> subprocess.Popen:
+def vanishing_client(address: str, script: str, token: str = "") -> subprocess.Popen:
     """A separate Python process that opens a stream with `script` (which names it `call`),
     prints "ready", then waits: told "cancel" on its stdin, it cancels the call (grpcio sends
     RST_STREAM) and says "cancelled"; killed, its connection is reset by the kernel, with no
     goodbye. Its channel turns off grpcio's window growth, so a stream it does not read stalls
-    the server on flow control rather than landing in the client's buffers."""
+    the server on flow control rather than landing in the client's buffers. Its calls send
+    `token`."""
     code = f"""
 import sys, time, threading, queue, grpc
 sys.path[:0] = {sys_path_literal()}
+from bearer_token import BearerToken
 from storefront.v1 import product_service_pb2_grpc, product_pb2, product_service_pb2, image_pb2, chat_pb2, watch_pb2, import_pb2
-channel = grpc.insecure_channel("{address}", options=[("grpc.http2.bdp_probe", 0)])
+channel = grpc.intercept_channel(
+    grpc.insecure_channel("{address}", options=[("grpc.http2.bdp_probe", 0)]),
+    BearerToken({token!r}),
+)
 stub = product_service_pb2_grpc.ProductServiceStub(channel)
 {script}
 print("ready", flush=True)
@@ -261,7 +266,7 @@ def test_a_vanished_client_frees_its_stream_within_a_second(start_server, rpc, h
         image_id = upload(stub, room.id, large).images[0].image_id
     url = metrics_url(server)
     script = STREAM_SCRIPTS[rpc].replace("ROOM", repr(room.id)).replace("IMAGE", repr(image_id))
-    client = vanishing_client(server.address, script)
+    client = vanishing_client(server.address, script, token=server.token)
     try:
         scrape_until(
             url, lambda m: _assert(m.value("storefront_rpc_in_flight", method=method_of(rpc)) == 1)

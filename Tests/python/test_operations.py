@@ -60,6 +60,8 @@ PRODUCT_SERVICE = "storefront.v1.ProductService"
 UNKNOWN_SERVICE = "storefront.v1.NoSuchService"
 ALL_SERVICES = {
     PRODUCT_SERVICE,
+    "storefront.v1.AuthService",
+    "storefront.v1.UserService",
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
@@ -663,7 +665,12 @@ def test_json_log_has_one_line_per_finished_rpc(start_server):
     assert [response.product.id for response in listed] == [created.id]
 
     events = stopped_log(server)
-    finished = [event for event in events if event["message"] == "rpc finished"]
+    # The fixture's sign-in is logged too; this test counts its own calls.
+    finished = [
+        event
+        for event in events
+        if event["message"] == "rpc finished" and not event["rpc.method"].endswith("/Login")
+    ]
     for event in finished:
         assert RPC_LOG_KEYS <= event.keys(), f"missing {RPC_LOG_KEYS - event.keys()} in {event}"
         assert event["peer"], event
@@ -743,6 +750,11 @@ def test_first_log_line_lists_every_setting_with_its_effective_value(start_serve
         "data-dir": str(server.process.data_dir),
         "metrics-port": "unset",
         "enable-compression": "false",
+        "require-auth-for-reads": "false",
+        "token-key-file": "unset",
+        "tls-cert": "unset",
+        "tls-key": "unset",
+        "tls-client-ca": "unset",
     }
     expected = {option: given.get(option, default) for option, default in options.items()}
     assert {o: v for o, v in expected.items() if v is None} == {}, "no default documented"
@@ -840,9 +852,10 @@ class CallRecord:
 class Load:
     """Threads calling CreateProduct in a loop, recording every call and how it ended."""
 
-    def __init__(self, address: str, category: str) -> None:
+    def __init__(self, address: str, category: str, token: str = "") -> None:
         self.address = address
         self.category = category
+        self.metadata = (("authorization", f"Bearer {token}"),)
         self.records: list[CallRecord] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -874,7 +887,9 @@ class Load:
                 )
                 started = time.monotonic()
                 try:
-                    product = stub.CreateProduct(request, timeout=RPC_TIMEOUT).product
+                    product = stub.CreateProduct(
+                        request, timeout=RPC_TIMEOUT, metadata=self.metadata
+                    ).product
                     record = CallRecord(sku, started, time.monotonic(), None, "", product.id)
                 except grpc.RpcError as error:
                     ended = time.monotonic()
@@ -999,7 +1014,7 @@ def test_sigterm_drains_in_flight_calls_and_loses_no_acknowledged_write(start_se
     endless_upload = png_upload(stub, room.id, "endless.png", chunks=None)
     held_import = endless_import(stub, imported_category)
 
-    load = Load(server.address, category)
+    load = Load(server.address, category, token=server.token)
     with (
         ChatSession(stub) as member,
         Watch(stub, category=category) as watch,

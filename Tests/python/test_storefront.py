@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import grpc
 import pytest
+from bearer_token import CHAT_AS_KEY
 from conftest import (
     READ_TIMEOUT,
     RPC_TIMEOUT,
@@ -635,13 +636,25 @@ class ChatSession(StreamReader):
 
     def __init__(self, stub) -> None:
         self._outgoing: queue.Queue = queue.Queue()
-        super().__init__(stub.Chat(iter(self._outgoing.get, STREAM_END), timeout=CHAT_DEADLINE))
+        self._stub = stub
+        self.call = None
+
+    def _start(self, sender: str) -> None:
+        """Opens the stream. The server names a member by its token, so a JOIN's sender asks
+        the suite's channel to send that user's token (`CHAT_AS_KEY`)."""
+        metadata = ((CHAT_AS_KEY, sender),) if sender else ()
+        call = self._stub.Chat(
+            iter(self._outgoing.get, STREAM_END), timeout=CHAT_DEADLINE, metadata=metadata
+        )
+        super().__init__(call)
 
     def __exit__(self, *exc_info) -> None:
         self.finish()
         super().__exit__(*exc_info)
 
     def send(self, kind: int, room: str = "", sender: str = "", text: str = "") -> None:
+        if self.call is None:
+            self._start(sender if kind == ChatMessage.JOIN else "")
         self._outgoing.put(ChatMessage(kind=kind, room=room, sender=sender, text=text))
 
     def join(self, room: str, sender: str) -> None:
@@ -652,6 +665,8 @@ class ChatSession(StreamReader):
 
     def finish(self) -> None:
         """Half-closes the stream: the client sends nothing more."""
+        if self.call is None:
+            self._start("")
         self._outgoing.put(STREAM_END)
 
     def _next(self):

@@ -1,6 +1,7 @@
 # Shared by the measurement scripts: builds the release binary and runs servers from it.
 # Source it; it sets `bin`, `work` (a temporary folder removed at exit), and, after
-# `start_server`, `server_pid` and `server` (host:port).
+# `start_server`, `server_pid`, `server` (host:port) and STOREFRONT_TOKEN (exported: a staff
+# user's token, which the CLI sends).
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -24,8 +25,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server ARGS...: serves on a free port with ARGS; waits for its "listening on" line.
+# start_server ARGS...: serves on a free port with ARGS (which name --data-dir); waits for its
+# "listening on" line, then adds a staff user and signs in as them.
 start_server() {
+  local data_dir="" previous=""
+  for arg in "$@"; do
+    [[ "$previous" == "--data-dir" ]] && data_dir="$arg"
+    previous="$arg"
+  done
+  [[ -n "$data_dir" ]] || { echo "start_server needs --data-dir" >&2; exit 1; }
+  mkdir -p "$data_dir"
+  echo "measure-password" | "$bin" user add measure --role staff --password-stdin \
+    --data-dir "$data_dir" >/dev/null 2>&1 || true
   "$bin" serve --port 0 "$@" >"$work/serve.out" 2>"$work/serve.err" &
   server_pid=$!
   for _ in $(seq 1 100); do
@@ -36,4 +47,7 @@ start_server() {
   port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/serve.out")"
   [[ -n "$port" ]] || { echo "the server did not start" >&2; cat "$work/serve.err" >&2; exit 1; }
   server="127.0.0.1:$port"
+  STOREFRONT_TOKEN="$(echo "measure-password" | "$bin" login measure --password-stdin \
+    --print-token --server "$server")"
+  export STOREFRONT_TOKEN
 }

@@ -13,8 +13,8 @@ struct ChatCommand: AsyncParsableCommand {
   @Argument(help: "The room: a product id.")
   var room: String
 
-  @Option(help: "Your name in the room.")
-  var name: String
+  @Option(help: "Ignored: the server names you by your username.")
+  var name: String?
 
   @OptionGroup var options: ClientOptions
 
@@ -28,7 +28,7 @@ struct ChatCommand: AsyncParsableCommand {
           .with {
             $0.kind = .join
             $0.room = room
-            $0.sender = name
+            $0.sender = name ?? ""
           }
         )
         for await line in StandardInputLines.stream() {

@@ -71,6 +71,35 @@ struct Serve: AsyncParsableCommand {
   )
   var enableCompression = false
 
+  @Option(
+    help: """
+      The HMAC key that signs access tokens (at least 32 bytes). Default: token.key in the \
+      data directory, created (random, mode 0600) when absent.
+      """
+  )
+  var tokenKeyFile: String?
+
+  @Option(help: "Seconds an access token works.")
+  var tokenTtl = 3_600.0
+
+  @Flag(help: "Reading the catalogue (get, list, watch, download) needs a signed-in user too.")
+  var requireAuthForReads = false
+
+  @Option(help: "Seconds a user's state is cached: the longest a disabled user's token works.")
+  var userCacheTime = 5.0
+
+  @Option(help: "Failed sign-ins per username before each further attempt must wait.")
+  var loginFreeFailures = 5
+
+  @Option(help: "Serve over TLS with this certificate chain (PEM); needs --tls-key.")
+  var tlsCert: String?
+
+  @Option(help: "The TLS certificate's private key (PEM).")
+  var tlsKey: String?
+
+  @Option(help: "Require client certificates signed by this CA (PEM): mutual TLS.")
+  var tlsClientCa: String?
+
   @Option(help: "Seconds between the store probes of a health Watch.")
   var healthProbeInterval = 1.0
 
@@ -130,6 +159,19 @@ struct Serve: AsyncParsableCommand {
       throw ValidationError(
         "--shutdown-grace must be 0-86400 s; keepalive and probe times above 0 and at most a "
           + "day; --max-concurrent-streams at least 1"
+      )
+    }
+    guard (self.tlsCert == nil) == (self.tlsKey == nil),
+      self.tlsClientCa == nil || self.tlsCert != nil
+    else {
+      throw ValidationError("--tls-cert and --tls-key go together; --tls-client-ca needs both")
+    }
+    guard (1 ... 366 * day).contains(self.tokenTtl), (0 ... 3_600).contains(self.userCacheTime),
+      self.loginFreeFailures >= 1
+    else {
+      throw ValidationError(
+        "--token-ttl must be 1 s to a year, --user-cache-time 0-3600 s, "
+          + "--login-free-failures at least 1"
       )
     }
     guard ProductService.downloadChunkRange.contains(self.downloadChunkBytes) else {
@@ -195,8 +237,26 @@ struct Serve: AsyncParsableCommand {
         maxGraceTime: Self.duration(seconds: self.shutdownGrace)
       ),
       metricsPort: self.metricsPort,
-      healthProbeInterval: Self.duration(seconds: self.healthProbeInterval)
+      healthProbeInterval: Self.duration(seconds: self.healthProbeInterval),
+      auth: AuthSettings(
+        tokenKeyFile: self.tokenKeyFile.map { URL(fileURLWithPath: $0) },
+        tokenLifetime: Self.duration(seconds: self.tokenTtl),
+        requireAuthForReads: self.requireAuthForReads,
+        throttle: LoginThrottle.Configuration(freeFailures: self.loginFreeFailures),
+        userCacheTime: Self.duration(seconds: self.userCacheTime)
+      ),
+      tls: self.tlsCert.map { cert in
+        TLSSettings(
+          certificateChainFile: cert,
+          privateKeyFile: self.tlsKey ?? "",
+          clientCAFile: self.tlsClientCa
+        )
+      }
     )
+    if self.tlsCert == nil, !Self.isLoopback(self.host) {
+      let risk = "passwords and tokens cross the network in the clear"
+      logger.warning("serving without TLS on \(self.host): \(risk); use --tls-cert and --tls-key")
+    }
     let server = try await StorefrontServer(configuration: configuration, logger: logger)
     if let metricsPort = server.metricsPort {
       logger.info(
@@ -237,17 +297,23 @@ struct Serve: AsyncParsableCommand {
     }
   }
 
+  /// Whether `host` is a loopback address (or name), reachable from this machine alone.
+  static func isLoopback(_ host: String) -> Bool {
+    host == "localhost" || host == "::1" || host.hasPrefix("127.")
+  }
+
   /// Seconds from a command-line value as a duration, to the millisecond.
   private static func duration(seconds: Double) -> Duration {
     .milliseconds(Int64(seconds * 1_000))
   }
 
   /// The settings as this server runs with them, one line at start. Options whose name says
-  /// they hold a secret are hidden.
+  /// they hold a secret are hidden (file names, such as `--token-key-file`, are not secrets).
   private func logEffectiveSettings(to logger: Logger) {
     var settings: Logger.Metadata = [:]
     for (name, wrapper) in Self.options(of: self) {
-      let secret = ["key", "secret", "password", "token"].contains { name.contains($0) }
+      let secret =
+        ["secret", "password"].contains { name.contains($0) } || name.hasSuffix("-token")
       settings[name] = secret ? "(hidden)" : "\(Self.wrappedValue(wrapper))"
     }
     logger.info("effective settings", metadata: settings)

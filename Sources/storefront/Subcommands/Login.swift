@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import StorefrontAPI
+import SwiftProtobuf
+
+struct Login: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Signs in and saves the access token for later commands.",
+    discussion: """
+      The token is saved in $XDG_CONFIG_HOME/storefront/token (else ~/.config/storefront/token), \
+      readable by you alone, and sent by every later command until it expires. --print-token \
+      prints it instead, e.g. for STOREFRONT_TOKEN.
+      """
+  )
+
+  @Argument(help: "Your username.")
+  var username: String
+
+  @Flag(help: "Read the password from the first line of standard input instead of a prompt.")
+  var passwordStdin = false
+
+  @Flag(help: "Print the token instead of saving it.")
+  var printToken = false
+
+  @OptionGroup var options: ClientOptions
+
+  func run() async throws {
+    let password = try PasswordInput.read(
+      fromStandardInput: self.passwordStdin,
+      prompt: "Password: "
+    )
+    let request = Storefront_V1_LoginRequest.with {
+      $0.username = self.username
+      $0.password = password
+    }
+    let response = try await self.options.withGRPC(sendingToken: false) { client in
+      try await Storefront_V1_AuthService.Client(wrapping: client)
+        .login(request, options: self.options.unaryOptions)
+    }
+    if self.printToken {
+      try writeToStandardOutput(response.accessToken + "\n")
+      return
+    }
+    try TokenFile.write(response.accessToken)
+    let expiry = ISO8601DateFormatter().string(from: response.expireTime.date)
+    try self.options.print(response) {
+      "signed in as \(self.username) (\(response.role)) until \(expiry); token in \(TokenFile.url.path)"
+    }
+  }
+}
