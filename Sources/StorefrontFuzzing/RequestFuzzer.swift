@@ -15,9 +15,14 @@ import StorefrontService
 /// server decodes the bytes exactly as it decodes a request off the wire, so this fuzzes
 /// decoding, validation, the handlers and the error mapping of each RPC.
 ///
-/// An input is one byte choosing the RPC, then the request messages, each prefixed by its
-/// length as two big-endian bytes (the last one takes whatever remains). Unary and
-/// server-streaming RPCs get the first message only, as a generated client sends them.
+/// The server is assembled as `storefront serve` assembles it: the product, auth and user
+/// services behind the status and access interceptors. Calls carry an admin's token, so that
+/// every handler is reached, unless the input asks for none.
+///
+/// An input is one byte choosing the RPC (its low seven bits; the high bit sends no token),
+/// then the request messages, each prefixed by its length as two big-endian bytes (the last
+/// one takes whatever remains). Unary and server-streaming RPCs get the first message only,
+/// as a generated client sends them.
 public final class RequestFuzzer: Sendable {
   /// How a call ended.
   public enum Outcome: Equatable, Sendable, CustomStringConvertible {
@@ -53,6 +58,10 @@ public final class RequestFuzzer: Sendable {
     Storefront_V1_ProductService.Method.WatchProducts.descriptor,
     Storefront_V1_ProductService.Method.DownloadProductImage.descriptor,
     Storefront_V1_ProductService.Method.ImportProducts.descriptor,
+    Storefront_V1_AuthService.Method.Login.descriptor,
+    Storefront_V1_UserService.Method.CreateUser.descriptor,
+    Storefront_V1_UserService.Method.ListUsers.descriptor,
+    Storefront_V1_UserService.Method.DisableUser.descriptor,
   ]
 
   /// RPCs whose request is a single message.
@@ -64,7 +73,15 @@ public final class RequestFuzzer: Sendable {
     Storefront_V1_ProductService.Method.DeleteProduct.descriptor,
     Storefront_V1_ProductService.Method.WatchProducts.descriptor,
     Storefront_V1_ProductService.Method.DownloadProductImage.descriptor,
+    Storefront_V1_AuthService.Method.Login.descriptor,
+    Storefront_V1_UserService.Method.CreateUser.descriptor,
+    Storefront_V1_UserService.Method.ListUsers.descriptor,
+    Storefront_V1_UserService.Method.DisableUser.descriptor,
   ]
+
+  /// Password hashing as cheap as scrypt allows: sign-ins are fuzzed for their handling, not
+  /// for the cost of a hash.
+  private static let hashing = PasswordHash.Parameters(logN: 1, blockSize: 1, parallelism: 1)
 
   /// A live stream, left as soon as it has started.
   private static let watch = Storefront_V1_ProductService.Method.WatchProducts.descriptor
@@ -76,6 +93,8 @@ public final class RequestFuzzer: Sendable {
   private let server: GRPCServer<InProcessTransport.Server>
   private let running: Task<Void, any Error>
   private let store: SQLiteStore
+  /// The admin's `authorization` header.
+  private let adminAuthorization: String
 
   /// Opens a store in `directory` (created if needed) and starts the server and a client.
   public init(directory: URL) async throws {
@@ -92,11 +111,29 @@ public final class RequestFuzzer: Sendable {
     )
     // A product and its chat room, so that inputs naming no real id still reach deep paths.
     _ = try await store.insert(contentsOf: [DemoCatalog.product(at: 0)])
+    let hasher = PasswordHasher(parameters: Self.hashing)
+    let admin = Principal(username: "fuzz-admin", role: .admin)
+    try await store.insert(
+      User(username: admin.username, role: admin.role, passwordHash: try hasher.hash("fuzz"))
+    )
+    let authenticator = Authenticator(
+      users: store,
+      tokens: try await AccessTokens(key: Array(repeating: 7, count: AccessTokens.minKeyBytes)),
+      hasher: hasher
+    )
+    self.adminAuthorization = "Bearer \(try await authenticator.tokens.issue(for: admin).token)"
     let transport = InProcessTransport()
     let server = GRPCServer(
       transport: transport.server,
-      services: [service],
-      interceptors: [StatusInterceptor(logger: logger)]
+      services: [
+        service,
+        AuthService(authenticator: authenticator),
+        UserService(users: store, hasher: hasher),
+      ],
+      interceptors: [
+        StatusInterceptor(logger: logger),
+        AuthInterceptor(authenticator: authenticator, policy: AccessPolicy()),
+      ]
     )
     let client = GRPCClient(transport: transport.client)
     self.store = store
@@ -121,10 +158,14 @@ public final class RequestFuzzer: Sendable {
   /// Sends `input` as described in the type's documentation; how the call ended.
   public func exercise(_ input: [UInt8]) async -> Outcome {
     guard let selector = input.first else { return .ok }
-    let method = Self.methods[Int(selector) % Self.methods.count]
+    let method = Self.methods[Int(selector & 0x7F) % Self.methods.count]
     let all = Self.messages(in: input.dropFirst())
     let messages = Self.singleRequest.contains(method) ? [all.first ?? []] : all
-    let request = StreamingClientRequest<[UInt8]> { writer in
+    var metadata: Metadata = [:]
+    if selector & 0x80 == 0 {
+      metadata.addString(self.adminAuthorization, forKey: "authorization")
+    }
+    let request = StreamingClientRequest<[UInt8]>(metadata: metadata) { writer in
       try await writer.write(contentsOf: messages)
     }
     var options = CallOptions.defaults

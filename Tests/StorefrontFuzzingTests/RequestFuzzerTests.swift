@@ -30,11 +30,21 @@ struct RequestFuzzerTests {
     await fuzzer.stop()
   }
 
-  /// An input for `method`: its index, then each message with a two-byte length.
-  static func input(_ method: MethodDescriptor, _ messages: [[UInt8]]) -> [UInt8] {
+  /// An input for `method`: its index (with the high bit when the call sends no token), then
+  /// each message with a two-byte length.
+  static func input(
+    _ method: MethodDescriptor,
+    _ messages: [[UInt8]],
+    anonymous: Bool = false
+  ) -> [UInt8] {
     let index = RequestFuzzer.methods.firstIndex(of: method)!
-    return [UInt8(index)]
-      + messages.flatMap { [UInt8($0.count >> 8), UInt8($0.count & 0xFF)] + $0 }
+    var input: [UInt8] = [UInt8(index) | (anonymous ? 0x80 : 0)]
+    for message in messages {
+      input.append(UInt8(message.count >> 8))
+      input.append(UInt8(message.count & 0xFF))
+      input.append(contentsOf: message)
+    }
+    return input
   }
 
   @Test("every kept input (seeds and past failures) gets a clear answer")
@@ -68,6 +78,17 @@ struct RequestFuzzerTests {
       // A listing of the one seeded product answers OK.
       let list = RequestFuzzer.methods[1]
       #expect(await fuzzer.exercise(Self.input(list, [[]])) == .ok)
+    }
+  }
+
+  @Test("calls go through the access checks: without a token a write is UNAUTHENTICATED")
+  func accessChecked() async throws {
+    try await Self.withFuzzer { fuzzer in
+      let create = RequestFuzzer.methods[4]
+      let anonymous = Self.input(create, [[]], anonymous: true)
+      #expect(await fuzzer.exercise(anonymous) == .status(.unauthenticated))
+      let listUsers = try #require(RequestFuzzer.methods.first { $0.method == "ListUsers" })
+      #expect(await fuzzer.exercise(Self.input(listUsers, [[]])) == .ok)
     }
   }
 
