@@ -7,7 +7,9 @@ struct Storefront: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "storefront",
     abstract: "A product catalogue served over gRPC, and a client for it.",
-    subcommands: [Serve.self, ProductCommand.self, ImageCommand.self, ChatCommand.self]
+    subcommands: [
+      Serve.self, ProductCommand.self, ImageCommand.self, ChatCommand.self, Bench.self,
+    ]
   )
 
   /// `serve` also reads its settings from the environment and a config file.
