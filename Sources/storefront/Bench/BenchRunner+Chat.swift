@@ -4,14 +4,13 @@ import StorefrontAPI
 import SwiftProtobuf
 
 extension BenchRunner {
-  /// Chat: `plan.concurrency` members join the catalogue's first product's room, and
-  /// `senders` of them send `rate` messages a second each (paced, not closed loop), until the
+  /// Chat: `plan.concurrency` members join the rooms of the catalogue's first `rooms`
+  /// products (member i the room i modulo `rooms`), and `senders` of them send `rate` messages a second each (paced, not closed loop), until the
   /// window ends. Every member times every message from its send to its delivery:
   /// deliveries/s and delivery latency. Each member's stream that ends well counts as one operation.
-  func chat(senders: Int, rate: Double) async throws -> BenchResult {
-    guard let room = try await self.catalogueIDs(limit: 1).first else {
-      throw CommandFailure("the catalogue is empty")
-    }
+  func chat(senders: Int, rate: Double, rooms: Int) async throws -> BenchResult {
+    let roomIDs = try await self.catalogueIDs(limit: rooms)
+    guard !roomIDs.isEmpty else { throw CommandFailure("the catalogue is empty") }
     let recorder = BenchRecorder(
       window: BenchWindow(warmup: self.plan.warmup, duration: self.plan.duration)
     )
@@ -25,6 +24,7 @@ extension BenchRunner {
       for member in 0 ..< self.plan.concurrency {
         let client = self.clients[member % self.clients.count]
         let sends = member < senders
+        let room = roomIDs[member % roomIDs.count]
         group.addTask {
           do {
             try await client.chat(metadata: metadata, options: options) { writer in

@@ -60,6 +60,9 @@ struct Bench: AsyncParsableCommand {
   @Option(help: "chat: members in the room.")
   var members = 100
 
+  @Option(help: "chat: rooms (the first products of the catalogue) the members spread over.")
+  var rooms = 1
+
   @Option(help: "chat: how many of the members send.")
   var senders = 10
 
@@ -72,7 +75,8 @@ struct Bench: AsyncParsableCommand {
   func validate() throws {
     guard self.connections >= 1, self.concurrency >= 1, self.duration >= 0, self.warmup >= 0,
       self.count >= 0, self.ids >= 0, self.pageSize >= 0, self.size >= 8, self.chunk >= 8,
-      self.batch >= 1, self.members >= 1, (0 ... self.members).contains(self.senders),
+      self.batch >= 1, self.members >= 1, self.rooms >= 1,
+      (0 ... self.members).contains(self.senders),
       self.rate > 0
     else {
       throw ValidationError(
@@ -99,7 +103,7 @@ struct Bench: AsyncParsableCommand {
       case .download: return try await runner.download(size: self.size, chunk: self.chunk)
       case .import: return try await runner.importProducts(batch: self.batch)
       case .chat:
-        return try await runner.chat(senders: self.senders, rate: self.rate)
+        return try await runner.chat(senders: self.senders, rate: self.rate, rooms: self.rooms)
       }
     }
     if self.json {
