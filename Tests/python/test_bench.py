@@ -110,9 +110,12 @@ def test_count_stops_after_that_many_operations(storefront):
     assert result["units"] == 3 * 4096
 
 
-def test_idle_chat_members_all_join_and_count_no_deliveries(storefront):
-    result = bench(storefront, "chat", "--members", "20", "--senders", "0", "--duration", "1",
-                   "--warmup", "0", "--connections", "2")
+@pytest.mark.parametrize("rooms", ["1", "4"])
+def test_idle_chat_members_all_join_and_count_no_deliveries(storefront, rooms):
+    result = bench(
+        storefront, "chat", "--members", "20", "--rooms", rooms, "--senders", "0",
+        "--duration", "1", "--warmup", "0", "--connections", "2",
+    )
     assert result["operations"] == 20
     assert result["units"] == 0
     assert result["errors"] == 0
