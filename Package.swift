@@ -5,6 +5,7 @@ import PackageDescription
 
 let products: [Product] = [
   .executable(name: "storefront", targets: ["storefront"]),
+  .executable(name: "storefront-baseline", targets: ["storefront-baseline"]),
   .library(name: "StorefrontAPI", targets: ["StorefrontAPI"]),
   .library(name: "StorefrontCore", targets: ["StorefrontCore"]),
   .library(name: "StorefrontSQLite", targets: ["StorefrontSQLite"]),
@@ -28,6 +29,7 @@ let dependencies: [Package.Dependency] = [
   .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
   .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
   .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+  .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
 ]
 
 let defaultSwiftSettings: [SwiftSetting] = [
@@ -129,6 +131,19 @@ let targets: [Target] = [
       .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       .product(name: "UnixSignals", package: "swift-service-lifecycle"),
       .product(name: "Crypto", package: "swift-crypto"),
+      .product(name: "Histogram", package: "hdrhistogram-swift"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
+  // The framework alone, for `storefront bench` to compare Storefront with: the same service
+  // protocol with no store, on grpc-swift-2's default transport settings.
+  .executableTarget(
+    name: "storefront-baseline",
+    dependencies: [
+      .target(name: "StorefrontAPI"),
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
     ],
     swiftSettings: defaultSwiftSettings
   ),
@@ -144,6 +159,7 @@ let targets: [Target] = [
     dependencies: [
       .target(name: "StorefrontCore"),
       .target(name: "StorefrontSQLite"),
+      .product(name: "GRDB", package: "GRDB.swift"),
     ],
     swiftSettings: defaultSwiftSettings
   ),

@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 
 /// Makes opaque identifiers that sort by creation time: a prefix, 48 bits of milliseconds
 /// and 80 random bits in Crockford base 32 (as a ULID).
@@ -7,10 +8,36 @@ public enum Identifier {
 
   /// A new identifier such as `p_01jbx0f6d4k1q9w7m3s2r8t5vn`.
   public static func make(prefix: String, now: Date = Date()) -> String {
-    let millis = UInt64(max(0, now.timeIntervalSince1970 * 1000))
     var generator = SystemRandomNumberGenerator()
-    let high = UInt16.random(in: .min ... .max, using: &generator)
-    let low = UInt64.random(in: .min ... .max, using: &generator)
+    return Self.encode(
+      prefix: prefix,
+      millis: UInt64(max(0, now.timeIntervalSince1970 * 1000)),
+      high: UInt16.random(in: .min ... .max, using: &generator),
+      low: UInt64.random(in: .min ... .max, using: &generator)
+    )
+  }
+
+  /// A new identifier for a request, of the same shape as ``make(prefix:now:)``, from a
+  /// generator seeded once per process rather than a system call per id: unique within the
+  /// process and hard to guess, but not for secrets. Request ids are made for every call.
+  public static func makeRequestID(prefix: String = "req") -> String {
+    let millis = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+    let count = Self.requestCounter.wrappingAdd(1, ordering: .relaxed).oldValue
+    var mixer = SplitMix64(seed: Self.requestSeed &+ count &* 0x9E37_79B9_7F4A_7C15)
+    return Self.encode(
+      prefix: prefix,
+      millis: millis,
+      high: UInt16(truncatingIfNeeded: mixer.next()),
+      low: mixer.next()
+    )
+  }
+
+  private static let requestSeed = UInt64.random(in: .min ... .max)
+  private static let requestCounter = Atomic<UInt64>(0)
+
+  /// `prefix_`, then 48 bits of milliseconds and 80 bits of `high` and `low` in Crockford
+  /// base 32.
+  private static func encode(prefix: String, millis: UInt64, high: UInt16, low: UInt64) -> String {
     var bytes: [UInt8] = []
     bytes.reserveCapacity(26)
     // 48 bits of time as 10 characters (the top 2 bits are zero).

@@ -71,8 +71,13 @@ extension SQLiteStore: ProductStore {
     )
   }
 
+  /// A cached product needs no read of the database; one that is not is read and cached.
   public func product(id: String) async throws -> Product {
-    try await self.read { db in try Self.fetchProduct(db, id: id) }
+    if let cached = self.cache.product(id: id) { return cached }
+    let ticket = self.cache.fillTicket()
+    let product = try await self.read { db in try Self.fetchProduct(db, id: id) }
+    self.cache.fill(product, ticket: ticket)
+    return product
   }
 
   public func products(matching filter: ProductFilter, limit: Int) async throws -> [Product] {

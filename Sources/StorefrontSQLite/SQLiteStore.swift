@@ -16,6 +16,9 @@ public final class SQLiteStore: Sendable {
 
     /// How long the change log keeps changes.
     public var changeRetention: ChangeRetention
+    /// How many products `product(id:)` keeps in memory (0: none). Every write invalidates
+    /// the products it touched before it returns.
+    public var productCacheCapacity: Int
     /// Where the latency of reads and writes goes (`storefront_store_query_duration_seconds`,
     /// by `kind`); nowhere when nil.
     public var metricsFactory: (any MetricsFactory)?
@@ -24,11 +27,13 @@ public final class SQLiteStore: Sendable {
       maximumReaderCount: Int = 4,
       busyTimeout: TimeInterval = 5,
       changeRetention: ChangeRetention = ChangeRetention(),
+      productCacheCapacity: Int = 10_000,
       metricsFactory: (any MetricsFactory)? = nil
     ) {
       self.maximumReaderCount = maximumReaderCount
       self.busyTimeout = busyTimeout
       self.changeRetention = changeRetention
+      self.productCacheCapacity = productCacheCapacity
       self.metricsFactory = metricsFactory
     }
   }
@@ -37,6 +42,8 @@ public final class SQLiteStore: Sendable {
   let changeRetention: ChangeRetention
   /// Told of every commit that appended to the change log.
   let changeSignal: ChangeSignal
+  /// Recently read products; ``write(_:)`` invalidates what each write touched.
+  let cache: ProductCache
   /// The latency of reads and of writes, when measured.
   private let timers: (read: CoreMetrics.Timer, write: CoreMetrics.Timer)?
   /// The database file.
@@ -56,6 +63,7 @@ public final class SQLiteStore: Sendable {
     }
     self.path = path
     self.changeRetention = configuration.changeRetention
+    self.cache = ProductCache(capacity: configuration.productCacheCapacity)
     self.timers = configuration.metricsFactory.map { factory in
       let label = "storefront_store_query_duration_seconds"
       return (
@@ -98,7 +106,9 @@ public final class SQLiteStore: Sendable {
 
   /// Runs `body` in a write transaction, translating SQLite's errors into domain errors.
   /// When the transaction appended to the change log, it prunes the log as its retention
-  /// says, and after the commit it wakes the watchers.
+  /// says, and after the commit it drops the products it changed from the cache and wakes
+  /// the watchers. Every product write appends to the change log (the watch feed depends on
+  /// it), so the log's new entries name exactly the products to forget.
   func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
     let retention = self.changeRetention
     let start = ContinuousClock.now
@@ -108,14 +118,20 @@ public final class SQLiteStore: Sendable {
     // looks once more).
     let before = self.changeSignal.head
     do {
-      let (result, head) = try await self.pool.write { db in
+      let (result, head, changed) = try await self.pool.write { db in
         let result = try body(db)
         let after = try Self.changeHead(db)
+        var changed: [String] = []
         if after != before {
+          changed = try String.fetchAll(
+            db.cachedStatement(sql: "SELECT id FROM product_change WHERE sequence > ?"),
+            arguments: [before]
+          )
           try Self.pruneChanges(db, head: after, before: before, retention: retention)
         }
-        return (result, after)
+        return (result, after, changed)
       }
+      if !changed.isEmpty { self.cache.invalidate(ids: changed) }
       self.changeSignal.advance(to: head)
       return result
     } catch let error as DatabaseError {

@@ -25,12 +25,16 @@ public struct StatusInterceptor: ServerInterceptor {
   ) async throws -> StreamingServerResponse<Output> {
     let clientID = request.metadata[stringValues: Self.requestIDKey].first { _ in true }
     let requestID =
-      clientID.flatMap { $0.utf8.count <= 128 ? $0 : nil } ?? Identifier.make(prefix: "req")
-    let logger = self.logger(requestID: requestID, context: context)
+      clientID.flatMap { $0.utf8.count <= 128 ? $0 : nil } ?? Identifier.makeRequestID()
+    // The call's logger is made only when something is logged: most calls log one line at
+    // info, and none when the level is above it.
+    let base = self.logger
+    let logger = { @Sendable in Self.logger(base, requestID: requestID, context: context) }
     let start = ContinuousClock.now
     let finish = RPCCompletion { error in
+      guard base.logLevel <= .info else { return }
       let elapsed = ContinuousClock.now - start
-      logger.info(
+      logger().info(
         "rpc finished",
         metadata: [
           "status": "\(error.map { "\($0.code)" } ?? "ok")",
@@ -44,7 +48,7 @@ public struct StatusInterceptor: ServerInterceptor {
       .flatMap(Self.duration(ofTimeout:)).map { start + $0 }
     // Maps an error, tags it with the request id and logs the outcome.
     let fail: @Sendable (any Error) -> RPCError = { error in
-      var mapped = StatusMapping.rpcError(for: error, logger: logger)
+      var mapped = StatusMapping.rpcError(for: error, logger: logger())
       if mapped.code == .cancelled, let deadline, ContinuousClock.now >= deadline {
         mapped = RPCError(code: .deadlineExceeded, message: "the deadline passed")
       }
@@ -79,8 +83,12 @@ public struct StatusInterceptor: ServerInterceptor {
     return response
   }
 
-  private func logger(requestID: String, context: ServerContext) -> Logger {
-    var logger = self.logger
+  private static func logger(
+    _ base: Logger,
+    requestID: String,
+    context: ServerContext
+  ) -> Logger {
+    var logger = base
     logger[metadataKey: "request-id"] = "\(requestID)"
     logger[metadataKey: "rpc.method"] = "\(context.descriptor.fullyQualifiedMethod)"
     logger[metadataKey: "peer"] = "\(context.remotePeer)"

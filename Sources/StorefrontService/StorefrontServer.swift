@@ -30,6 +30,8 @@ public final class StorefrontServer: Service, Sendable {
     public var chat: ChatLimits
     /// How long the change log behind WatchProducts keeps changes.
     public var changeRetention: ChangeRetention
+    /// How many products GetProduct keeps in memory (0: none).
+    public var productCacheCapacity: Int
     /// HTTP/2 and connection settings.
     public var transport: TransportSettings
     /// Serve Prometheus metrics over HTTP on this port (0: a free one); none when nil.
@@ -50,6 +52,7 @@ public final class StorefrontServer: Service, Sendable {
       service: ProductService.Configuration = ProductService.Configuration(),
       chat: ChatLimits = ChatLimits(),
       changeRetention: ChangeRetention = ChangeRetention(),
+      productCacheCapacity: Int = 10_000,
       transport: TransportSettings = TransportSettings(),
       metricsPort: Int? = nil,
       healthProbeInterval: Duration = .seconds(1),
@@ -64,6 +67,7 @@ public final class StorefrontServer: Service, Sendable {
       self.service = service
       self.chat = chat
       self.changeRetention = changeRetention
+      self.productCacheCapacity = productCacheCapacity
       self.transport = transport
       self.metricsPort = metricsPort
       self.healthProbeInterval = healthProbeInterval
@@ -105,6 +109,7 @@ public final class StorefrontServer: Service, Sendable {
       path: configuration.dataDirectory.appendingPathComponent("storefront.sqlite").path,
       configuration: SQLiteStore.Configuration(
         changeRetention: configuration.changeRetention,
+        productCacheCapacity: configuration.productCacheCapacity,
         metricsFactory: metrics
       )
     )

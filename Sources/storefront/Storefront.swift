@@ -9,7 +9,7 @@ struct Storefront: AsyncParsableCommand {
     abstract: "A product catalogue served over gRPC, and a client for it.",
     subcommands: [
       Serve.self, Login.self, UserCommand.self, ProductCommand.self, ImageCommand.self,
-      ChatCommand.self,
+      ChatCommand.self, Bench.self,
     ]
   )
 

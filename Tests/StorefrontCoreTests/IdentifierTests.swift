@@ -18,6 +18,22 @@ struct IdentifierTests {
     #expect(body.allSatisfy { Self.alphabet.contains($0) })
   }
 
+  @Test("request ids have the same shape, start with the current time and never repeat")
+  func requestIDs() {
+    let before = Identifier.make(prefix: "req")
+    let ids = (0 ..< 10_000).map { _ in Identifier.makeRequestID() }
+    #expect(Set(ids).count == ids.count)
+    for id in ids.prefix(100) {
+      #expect(id.hasPrefix("req_"))
+      let body = id.dropFirst(4)
+      #expect(body.count == 26)
+      #expect(body.allSatisfy { Self.alphabet.contains($0) })
+    }
+    // The time part (first ten characters) sorts with identifiers made by `make`.
+    #expect(ids[0].dropFirst(4).prefix(10) >= before.dropFirst(4).prefix(10))
+    #expect(Identifier.makeRequestID(prefix: "x").hasPrefix("x_"))
+  }
+
   // Milliseconds chosen so that millis / 1000 is exact in a Double.
   static let encodedTimes: [(Int64, String)] = [
     (0, "0000000000"),

@@ -1,6 +1,7 @@
 public import CoreMetrics
 public import GRPCCore
 import StorefrontAPI
+import Synchronization
 
 /// A message whose payload bytes are worth counting: image chunks, up or down.
 protocol CarriesPayloadBytes {
@@ -32,10 +33,14 @@ public struct MetricsInterceptor: ServerInterceptor {
     public static let downloadBytes = "storefront_image_download_bytes_total"
   }
 
-  private let factory: any MetricsFactory
+  private let handles: MetricHandles
+  private let uploaded: Counter
+  private let downloaded: Counter
 
   public init(factory: any MetricsFactory) {
-    self.factory = factory
+    self.handles = MetricHandles(factory: factory)
+    self.uploaded = Counter(label: Name.uploadBytes, factory: factory)
+    self.downloaded = Counter(label: Name.downloadBytes, factory: factory)
   }
 
   public func intercept<Input: Sendable, Output: Sendable>(
@@ -47,20 +52,19 @@ public struct MetricsInterceptor: ServerInterceptor {
   ) async throws -> StreamingServerResponse<Output> {
     let method = context.descriptor.fullyQualifiedMethod
     let start = ContinuousClock.now
-    let inFlight = Meter(label: Name.inFlight, dimensions: [("method", method)], factory: factory)
+    let handles = self.handles
+    let inFlight = handles.inFlight(method: method)
     inFlight.increment()
-    let factory = self.factory
     let finish = RPCCompletion { error in
       inFlight.decrement()
-      let dimensions = [("method", method), ("code", error.map { "\($0.code)" } ?? "ok")]
-      Counter(label: Name.handled, dimensions: dimensions, factory: factory).increment()
-      Timer(label: Name.duration, dimensions: dimensions, factory: factory)
-        .recordSeconds((ContinuousClock.now - start) / .seconds(1))
+      let outcome = handles.outcome(method: method, code: error?.code)
+      outcome.handled.increment()
+      outcome.duration.recordSeconds((ContinuousClock.now - start) / .seconds(1))
     }
 
     var request = request
     if Input.self is any CarriesPayloadBytes.Type {
-      let uploaded = Counter(label: Name.uploadBytes, factory: factory)
+      let uploaded = self.uploaded
       request.messages = RPCAsyncSequence(
         wrapping: CountingSequence(base: request.messages) { uploaded.increment(by: $0) }
       )
@@ -76,7 +80,7 @@ public struct MetricsInterceptor: ServerInterceptor {
     case .success(var contents):
       let producer = contents.producer
       let counted = Output.self is any CarriesPayloadBytes.Type
-      let downloaded = Counter(label: Name.downloadBytes, factory: factory)
+      let downloaded = self.downloaded
       contents.producer = { writer in
         do {
           let writer =
@@ -96,6 +100,67 @@ public struct MetricsInterceptor: ServerInterceptor {
       finish(error)
     }
     return response
+  }
+}
+
+/// The metric handles of each method and outcome, made once: the factory's look-up of a
+/// label and its dimensions costs more than the RPC's own work for a small call.
+final class MetricHandles: Sendable {
+  struct Outcome: Sendable {
+    let handled: Counter
+    let duration: Timer
+  }
+
+  private struct Key: Hashable {
+    let method: String
+    let code: RPCError.Code?
+  }
+
+  private let factory: any MetricsFactory
+  private let meters = Mutex<[String: Meter]>([:])
+  private let outcomes = Mutex<[Key: Outcome]>([:])
+
+  init(factory: any MetricsFactory) {
+    self.factory = factory
+  }
+
+  /// The RPCs of `method` in flight.
+  func inFlight(method: String) -> Meter {
+    if let meter = self.meters.withLock({ $0[method] }) { return meter }
+    let meter = Meter(
+      label: MetricsInterceptor.Name.inFlight,
+      dimensions: [("method", method)],
+      factory: self.factory
+    )
+    return self.meters.withLock { meters in
+      if let existing = meters[method] { return existing }
+      meters[method] = meter
+      return meter
+    }
+  }
+
+  /// The count and latency of `method`'s RPCs that ended with `code` (nil: ok).
+  func outcome(method: String, code: RPCError.Code?) -> Outcome {
+    let key = Key(method: method, code: code)
+    if let outcome = self.outcomes.withLock({ $0[key] }) { return outcome }
+    let dimensions = [("method", method), ("code", code.map { "\($0)" } ?? "ok")]
+    let outcome = Outcome(
+      handled: Counter(
+        label: MetricsInterceptor.Name.handled,
+        dimensions: dimensions,
+        factory: self.factory
+      ),
+      duration: Timer(
+        label: MetricsInterceptor.Name.duration,
+        dimensions: dimensions,
+        factory: self.factory
+      )
+    )
+    return self.outcomes.withLock { outcomes in
+      if let existing = outcomes[key] { return existing }
+      outcomes[key] = outcome
+      return outcome
+    }
   }
 }
 

@@ -124,6 +124,9 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "How many seconds the WatchProducts change log keeps a change, at most.")
   var changeLogMaxAge = 7 * 24 * 3600
 
+  @Option(help: "How many products GetProduct keeps in memory (0: none); writes invalidate them.")
+  var productCacheSize = 10_000
+
   @Option(help: "The longest chat message, in characters.")
   var chatMaxText = 2_000
 
@@ -154,11 +157,11 @@ struct Serve: AsyncParsableCommand {
       self.keepaliveTime <= day, self.keepaliveTimeout > 0, self.keepaliveTimeout <= day,
       self.healthProbeInterval > 0, self.healthProbeInterval <= day,
       self.minClientPingInterval > 0, self.minClientPingInterval <= day,
-      self.maxConcurrentStreams >= 1
+      self.maxConcurrentStreams >= 1, self.productCacheSize >= 0
     else {
       throw ValidationError(
         "--shutdown-grace must be 0-86400 s; keepalive and probe times above 0 and at most a "
-          + "day; --max-concurrent-streams at least 1"
+          + "day; --max-concurrent-streams at least 1; --product-cache-size not negative"
       )
     }
     guard (self.tlsCert == nil) == (self.tlsKey == nil),
@@ -223,6 +226,7 @@ struct Serve: AsyncParsableCommand {
         maxCount: self.changeLogKeep,
         maxAge: .seconds(self.changeLogMaxAge)
       ),
+      productCacheCapacity: self.productCacheSize,
       transport: TransportSettings(
         windowBytes: self.http2WindowBytes,
         maxFrameBytes: self.http2MaxFrameBytes,

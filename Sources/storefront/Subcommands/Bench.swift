@@ -1,0 +1,183 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import StorefrontAPI
+
+struct Bench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Load-tests a server, closed loop: throughput and latency percentiles.",
+    discussion: """
+      Scenarios: get (GetProduct on random catalogue ids: calls/s), list (ListProducts of \
+      the catalogue: products/s), upload (images of --size bytes: MiB/s), download (one \
+      image of --size bytes: MiB/s), import (ImportProducts of --batch products: products/s), \
+      chat (--members in a room, --senders of them at --rate messages/s each: deliveries/s \
+      and delivery latency). Each of --concurrency workers runs one operation after another \
+      on one of --connections connections; operations that start in the warm-up are not \
+      counted.
+      """
+  )
+
+  enum Scenario: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case get, list, upload, download, `import`, chat
+  }
+
+  @Argument(help: "get, list, upload, download, import or chat.")
+  var scenario: Scenario
+
+  @OptionGroup var target: BenchTarget
+
+  @Option(help: "HTTP/2 connections to spread the workers over.")
+  var connections = 4
+
+  @Option(help: "Operations in flight at once (chat: ignored; see --members).")
+  var concurrency = 32
+
+  @Option(help: "Seconds measured, after the warm-up.")
+  var duration = 10.0
+
+  @Option(help: "Seconds of load before measuring starts.")
+  var warmup = 2.0
+
+  @Option(help: "Stop after this many operations (0: run for --duration).")
+  var count = 0
+
+  @Option(help: "get: how many catalogue ids (the first, by id) to pick from; 0: all.")
+  var ids = 1_000
+
+  @Option(help: "list: products per stream (0: the whole catalogue).")
+  var pageSize = 0
+
+  @Option(help: "upload, download: bytes per image.")
+  var size = 1 << 20
+
+  @Option(help: "upload, download: bytes per chunk.")
+  var chunk = 64 * 1024
+
+  @Option(help: "import: products per stream.")
+  var batch = 1_000
+
+  @Option(help: "chat: members in the room.")
+  var members = 100
+
+  @Option(help: "chat: rooms (the first products of the catalogue) the members spread over.")
+  var rooms = 1
+
+  @Option(help: "chat: how many of the members send.")
+  var senders = 10
+
+  @Option(help: "chat: messages per second each sender sends.")
+  var rate = 4.0
+
+  @Flag(help: "Print the result as one JSON object.")
+  var json = false
+
+  func validate() throws {
+    guard self.connections >= 1, self.concurrency >= 1, self.duration >= 0, self.warmup >= 0,
+      self.count >= 0, self.ids >= 0, self.pageSize >= 0, self.size >= 8, self.chunk >= 8,
+      self.batch >= 1, self.members >= 1, self.rooms >= 1,
+      (0 ... self.members).contains(self.senders),
+      self.rate > 0
+    else {
+      throw ValidationError(
+        "counts and sizes must be positive (--size and --chunk at least 8, --senders at most --members)"
+      )
+    }
+  }
+
+  func run() async throws {
+    let plan = BenchPlan(
+      connections: self.connections,
+      concurrency: self.scenario == .chat ? self.members : self.concurrency,
+      warmup: self.count > 0 ? .zero : Self.duration(seconds: self.warmup),
+      duration: self.count > 0 ? .seconds(86_400) : Self.duration(seconds: self.duration),
+      count: self.count,
+      metadata: self.target.callMetadata
+    )
+    let result = try await self.target.withClients(plan.connections) { clients in
+      let runner = BenchRunner(plan: plan, clients: clients, label: self.target.label)
+      switch self.scenario {
+      case .get: return try await runner.get(ids: self.ids)
+      case .list: return try await runner.list(pageSize: self.pageSize)
+      case .upload: return try await runner.upload(size: self.size, chunk: self.chunk)
+      case .download: return try await runner.download(size: self.size, chunk: self.chunk)
+      case .import: return try await runner.importProducts(batch: self.batch)
+      case .chat:
+        return try await runner.chat(senders: self.senders, rate: self.rate, rooms: self.rooms)
+      }
+    }
+    if self.json {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys]
+      try writeToStandardOutput(String(decoding: try encoder.encode(result), as: UTF8.self) + "\n")
+    } else {
+      try writeToStandardOutput(result.summary + "\n")
+    }
+    if result.operations == 0 && result.units == 0 {
+      throw CommandFailure("nothing was measured: \(result.firstError ?? "no operation finished")")
+    }
+  }
+
+  private static func duration(seconds: Double) -> Duration {
+    .milliseconds(Int64(seconds * 1_000))
+  }
+}
+
+/// Which server `storefront bench` loads, and the metadata of every call it makes.
+struct BenchTarget: ParsableArguments {
+  @Option(help: "The server's address, host:port.")
+  var server: String = "127.0.0.1:50051"
+
+  @Option(help: "A name for the server in the output, e.g. storefront or baseline.")
+  var label = "server"
+
+  @Option(
+    help: ArgumentHelp(
+      "A bearer token sent as `authorization` on every call (default: $STOREFRONT_TOKEN).",
+      valueName: "token"
+    )
+  )
+  var token: String?
+
+  /// The metadata every call carries, built once: the bearer token, when there is one.
+  var callMetadata: Metadata {
+    var metadata: Metadata = [:]
+    let token = self.token ?? ProcessInfo.processInfo.environment["STOREFRONT_TOKEN"]
+    if let token, !token.isEmpty {
+      metadata.addString("Bearer \(token)", forKey: "authorization")
+    }
+    return metadata
+  }
+
+  /// Runs `body` with `count` clients, each on a connection of its own.
+  func withClients<Result: Sendable>(
+    _ count: Int,
+    _ body: @Sendable ([BenchClient]) async throws -> Result
+  ) async throws -> Result {
+    guard let colon = self.server.lastIndex(of: ":"),
+      let port = Int(self.server[self.server.index(after: colon)...])
+    else {
+      throw ValidationError("--server must be host:port, e.g. 127.0.0.1:50051")
+    }
+    let host = String(self.server[..<colon])
+    let clients = try (0 ..< count).map { _ in
+      GRPCClient(
+        transport: try HTTP2ClientTransport.Posix(
+          target: .dns(host: host, port: port),
+          transportSecurity: .plaintext
+        )
+      )
+    }
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+      for client in clients {
+        group.addTask { try await client.runConnections() }
+      }
+      defer {
+        for client in clients { client.beginGracefulShutdown() }
+      }
+      return try await body(clients.map { Storefront_V1_ProductService.Client(wrapping: $0) })
+    }
+  }
+}
+
+typealias BenchClient = Storefront_V1_ProductService.Client<HTTP2ClientTransport.Posix>

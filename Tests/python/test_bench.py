@@ -1,0 +1,200 @@
+"""`storefront bench` and storefront-baseline, run for real but briefly.
+
+These check that every scenario runs against both servers and reports what it measured, and
+that every call carries the bench's metadata. They never look at how fast anything was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from concurrent import futures
+from pathlib import Path
+
+import grpc
+import pytest
+
+from conftest import connected_server, server_binary
+from storefront.v1 import product_pb2, product_service_pb2, product_service_pb2_grpc
+
+#: Flags that keep each run short: no timing is asserted, only that work was counted.
+SHORT = ("--duration", "1", "--warmup", "0.2", "--connections", "2")
+
+SCENARIOS = {
+    "get": ("get", "--concurrency", "4", "--ids", "50"),
+    "list": ("list", "--concurrency", "2", "--page-size", "40"),
+    "upload": ("upload", "--concurrency", "2", "--size", "65536", "--chunk", "16384"),
+    "download": ("download", "--concurrency", "2", "--size", "100000", "--chunk", "8192"),
+    "import": ("import", "--concurrency", "2", "--batch", "20"),
+    "chat": ("chat", "--members", "4", "--senders", "2", "--rate", "20"),
+}
+
+UNITS = {
+    "get": "calls",
+    "list": "products",
+    "upload": "bytes",
+    "download": "bytes",
+    "import": "products",
+    "chat": "deliveries",
+}
+
+
+#: The token `bench` sends to each Storefront address (writes and chat need one).
+TOKENS: dict[str, str] = {}
+
+
+def bench(address: str, *args: str, env: dict[str, str] | None = None) -> dict:
+    """Runs `storefront bench ARGS --json` against `address` (with the token of a staff user
+    of that server, when it has one); returns its result."""
+    token = {"STOREFRONT_TOKEN": TOKENS[address]} if address in TOKENS else {}
+    result = subprocess.run(
+        [server_binary(), "bench", *args, "--server", address, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **token, **(env or {})},
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory) -> Iterator[str]:
+    """storefront-baseline, built next to the storefront binary, on a free port."""
+    binary = Path(server_binary()).with_name("storefront-baseline")
+    assert binary.exists(), f"build storefront-baseline first: {binary} is missing"
+    process = subprocess.Popen(
+        [str(binary), "--catalogue", "300"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        line = process.stdout.readline()
+        match = re.search(r"listening on (127\.0\.0\.1:\d+)", line)
+        assert match, f"the baseline printed {line!r}"
+        yield match.group(1)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def storefront(tmp_path_factory) -> Iterator[str]:
+    """A Storefront with a small demo catalogue and chat limits that let the bench send."""
+    data_dir = tmp_path_factory.mktemp("bench-data")
+    with connected_server(
+        data_dir, "--demo-catalog", "300", "--chat-rate", "1000", "--chat-burst", "1000"
+    ) as server:
+        TOKENS[server.address] = server.token_for("bench-staff", "staff")
+        yield server.address
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize("target", ["storefront", "baseline"])
+def test_each_scenario_reports_work_done_against_both_servers(
+    request, scenario, target
+):
+    address = request.getfixturevalue(target)
+    result = bench(address, *SCENARIOS[scenario], *SHORT, "--label", target)
+    assert result["scenario"] == scenario
+    assert result["label"] == target
+    assert result["unit"] == UNITS[scenario]
+    assert result["errors"] == 0, result.get("firstError")
+    assert result["units"] > 0
+    assert result["unitsPerSecond"] > 0
+    latency = result["latencyMilliseconds"]
+    assert 0 < latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["p999"]
+    assert latency["p999"] <= latency["max"]
+    if scenario != "chat":
+        assert result["operations"] > 0
+
+
+def test_count_stops_after_that_many_operations(storefront):
+    result = bench(storefront, "upload", "--count", "3", "--concurrency", "2", "--warmup", "0",
+                   "--size", "4096", "--connections", "1")
+    assert result["operations"] == 3
+    assert result["units"] == 3 * 4096
+
+
+@pytest.mark.parametrize("rooms", ["1", "4"])
+def test_idle_chat_members_all_join_and_count_no_deliveries(storefront, rooms):
+    result = bench(
+        storefront, "chat", "--members", "20", "--rooms", rooms, "--senders", "0",
+        "--duration", "1", "--warmup", "0", "--connections", "2",
+    )
+    assert result["operations"] == 20
+    assert result["units"] == 0
+    assert result["errors"] == 0
+
+
+def test_an_empty_catalogue_fails_with_a_reason(start_server):
+    empty = start_server()
+    result = subprocess.run(
+        [server_binary(), "bench", "get", "--server", empty.address, *SHORT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "the catalogue is empty" in result.stderr
+
+
+class RecordingService(product_service_pb2_grpc.ProductServiceServicer):
+    """Answers GetProduct and ListProducts, and keeps every call's metadata."""
+
+    def __init__(self) -> None:
+        self.metadata: list[dict[str, str]] = []
+
+    def _record(self, context) -> None:
+        self.metadata.append({key: value for key, value in context.invocation_metadata()})
+
+    def GetProduct(self, request, context):
+        self._record(context)
+        return product_service_pb2.ProductResponse(product=product_pb2.Product(id=request.id))
+
+    def ListProducts(self, request, context):
+        self._record(context)
+        for index in range(3):
+            yield product_service_pb2.ProductResponse(product=product_pb2.Product(id=f"p_{index}"))
+
+
+@pytest.fixture
+def recording_server() -> Iterator[tuple[str, RecordingService]]:
+    service = RecordingService()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    product_service_pb2_grpc.add_ProductServiceServicer_to_server(service, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}", service
+    finally:
+        server.stop(grace=None)
+
+
+@pytest.mark.parametrize(
+    "args, env",
+    [
+        (("--token", "secret-1"), {}),
+        ((), {"STOREFRONT_TOKEN": "secret-1"}),
+    ],
+    ids=["option", "environment"],
+)
+def test_every_call_carries_the_bearer_token(recording_server, args, env):
+    address, service = recording_server
+    result = bench(address, "get", *args, *SHORT, "--concurrency", "2", env=env)
+    assert result["operations"] > 0
+    assert len(service.metadata) > result["operations"]
+    assert all(entry.get("authorization") == "Bearer secret-1" for entry in service.metadata)
+
+
+def test_without_a_token_no_authorization_is_sent(recording_server):
+    address, service = recording_server
+    env = {key: value for key, value in os.environ.items() if key != "STOREFRONT_TOKEN"}
+    result = subprocess.run(
+        [server_binary(), "bench", "get", "--server", address, "--json", *SHORT],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert service.metadata
+    assert all("authorization" not in entry for entry in service.metadata)

@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# The side-by-side benchmark: Storefront (its real SQLite store, a 100,000-product demo
+# catalogue) against storefront-baseline (the same service protocol on grpc-swift-2 as it
+# runs out of the box, no store), every scenario of `storefront bench` against both, h2load
+# against GetProduct as an independent load generator, peak RSS per scenario, and the memory
+# goals. Writes bench-results/latest.md and bench-results/latest.json and prints the table.
+#
+#   scripts/bench.sh                 # builds in release first
+#   BENCH_SKIP_BUILD=1 scripts/bench.sh
+#   BENCH_DURATION=5 scripts/bench.sh   # seconds measured per run (default 10)
+#
+# A measurement, not a test: on a shared machine, run it while nothing else compiles (here:
+# `flock /work/swift-build.lock scripts/bench.sh`). Needs h2load and nghttp (Debian's
+# nghttp2-client; installed when missing and running as root) and python3.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+duration="${BENCH_DURATION:-10}"
+warmup="${BENCH_WARMUP:-2}"
+started_at="$(date +%s)"
+
+if ! command -v h2load >/dev/null || ! command -v nghttp >/dev/null; then
+  if [[ "$(id -u)" == 0 ]]; then
+    apt-get update -qq && apt-get install -y -qq nghttp2-client >/dev/null
+  else
+    echo "h2load and nghttp are missing: sudo apt-get install nghttp2-client" >&2
+    exit 1
+  fi
+fi
+
+if [[ -z "${BENCH_SKIP_BUILD:-}" ]]; then
+  build_start="$(date +%s)"
+  swift build -c release --product storefront >&2
+  swift build -c release --product storefront-baseline >&2
+  echo "release build: $(($(date +%s) - build_start)) s" >&2
+fi
+bin="$root/.build/release"
+work="$(mktemp -d)"
+results="$work/results"
+mkdir -p "$results" "$root/bench-results"
+pids=()
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start NAME COMMAND...: starts a server that prints "listening on HOST:PORT"; sets
+# ${NAME}_pid and ${NAME}_addr.
+start() {
+  local name="$1"
+  shift
+  "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  local pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 3000); do
+    grep -q "listening on" "$work/$name.out" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  local addr
+  addr="$(sed -n 's/.*listening on \([0-9.]*:[0-9]*\).*/\1/p' "$work/$name.out" | head -1)"
+  [[ -n "$addr" ]] || { echo "$name did not start" >&2; cat "$work/$name.err" >&2; exit 1; }
+  printf -v "${name}_pid" '%s' "$pid"
+  printf -v "${name}_addr" '%s' "$addr"
+}
+
+stop() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# add_user DATA_DIR: a staff user for the bench, added before the server starts there.
+add_user() {
+  mkdir -p "$1"
+  echo "bench-password" | "$bin/storefront" user add bench --role staff --password-stdin \
+    --data-dir "$1" >/dev/null
+}
+
+# sign_in ADDR: signs the bench's user in; `storefront bench` sends STOREFRONT_TOKEN on every
+# call, to the baseline too, so that both carry the same header.
+sign_in() {
+  STOREFRONT_TOKEN="$(echo "bench-password" | "$bin/storefront" login bench --password-stdin \
+    --print-token --server "$1")"
+  export STOREFRONT_TOKEN
+}
+
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+# Resets the peak RSS (VmHWM) of a process to its current RSS.
+reset_peak() { echo 5 >"/proc/$1/clear_refs"; }
+
+# run_bench NAME TARGET PID ADDR ARGS...: one `storefront bench` run, its JSON result with the
+# server's RSS before and at its peak added, in $results/NAME.TARGET.json.
+run_bench() {
+  local name="$1" target="$2" pid="$3" addr="$4"
+  shift 4
+  local before
+  before="$(rss_kib "$pid")"
+  reset_peak "$pid"
+  "$bin/storefront" bench "$@" --server "$addr" --label "$target" --json \
+    --duration "$duration" --warmup "$warmup" >"$work/run.json"
+  python3 - "$work/run.json" "$results/$name.$target.json" "$name" "$before" "$(hwm_kib "$pid")" <<'EOF'
+import json, sys
+source, target, name, before, peak = sys.argv[1:]
+result = json.load(open(source))
+result.update(name=name, rssBeforeKiB=int(before), rssPeakKiB=int(peak))
+json.dump(result, open(target, "w"))
+EOF
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  %-10s %-10s %12.0f %s/s  p99 %.3f ms  peak RSS %d MiB  errors %d" % (r["name"], r["label"], r["unitsPerSecond"], r["unit"], r["latencyMilliseconds"]["p99"], r["rssPeakKiB"] // 1024, r["errors"]))' "$results/$name.$target.json" >&2
+}
+
+echo "== seeding a 100,000-product catalogue" >&2
+add_user "$work/data"
+seed_start="$(date +%s.%N)"
+start storefront "$bin/storefront" serve --port 0 --data-dir "$work/data" \
+  --demo-catalog 100000 --max-image-bytes 1200000000 --chat-rate 1000 --chat-burst 1000 \
+  --log-level "${BENCH_LOG_LEVEL:-info}"
+seed_seconds="$(echo "$(date +%s.%N) - $seed_start" | bc -l)"
+sign_in "$storefront_addr"
+start baseline "$bin/storefront-baseline" --catalogue 100000
+echo "   seeded and listening in $(printf %.1f "$seed_seconds") s" >&2
+
+# Each scenario against both servers, one after the other.
+both() {
+  local name="$1"
+  shift
+  run_bench "$name" storefront "$storefront_pid" "$storefront_addr" "$@"
+  run_bench "$name" baseline "$baseline_pid" "$baseline_addr" "$@"
+}
+echo "== storefront bench (${duration} s each after ${warmup} s of warm-up)" >&2
+both get get --connections 4 --concurrency 32 --ids 1000
+run_bench get-any storefront "$storefront_pid" "$storefront_addr" get --connections 4 \
+  --concurrency 32 --ids 0
+both list list --connections 4 --concurrency 4
+both upload upload --connections 4 --concurrency 4 --size 1048576
+both download download --connections 4 --concurrency 4 --size 1048576
+both chat chat --connections 4 --members 100 --senders 10 --rate 20
+both import import --connections 4 --concurrency 4 --batch 1000
+
+# h2load: GetProduct of one product, a prebuilt gRPC message (5-byte prefix, then the
+# request), after checking that one such call answers grpc-status 0.
+echo "== h2load -c 4 -m 32 GetProduct" >&2
+# The second product: the first one carries every image the upload scenario attached.
+product_id="$("$bin/storefront" product list --limit 2 --json --server "$storefront_addr" |
+  python3 -c 'import json,sys; print(json.loads(sys.stdin.readlines()[1])["id"])')"
+python3 - "$product_id" "$work/get.bin" <<'EOF'
+import struct, sys
+product_id = sys.argv[1].encode()
+message = b"\x0a" + bytes([len(product_id)]) + product_id
+open(sys.argv[2], "wb").write(b"\x00" + struct.pack(">I", len(message)) + message)
+EOF
+h2load_run() {
+  local target="$1" addr="$2" pid="$3"
+  local url="http://$addr/storefront.v1.ProductService/GetProduct"
+  local status
+  status="$(nghttp -v -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/get.bin" \
+    "$url" 2>&1 | sed -n 's/.*grpc-status: \([0-9]*\).*/\1/p' | head -1)"
+  [[ "$status" == 0 ]] || { echo "h2load check: $target answered grpc-status '$status'" >&2; exit 1; }
+  local before
+  before="$(rss_kib "$pid")"
+  reset_peak "$pid"
+  h2load -c 4 -m 32 -D "$duration" --warm-up-time "$warmup" -H 'content-type: application/grpc' \
+    -H 'te: trailers' -d "$work/get.bin" "$url" >"$work/h2load.$target.txt"
+  python3 - "$work/h2load.$target.txt" "$results/h2load.$target.json" "$target" "$before" \
+    "$(hwm_kib "$pid")" "$duration" <<'EOF'
+import json, re, sys
+source, target, label, before, peak, duration = sys.argv[1:]
+text = open(source).read()
+rate = float(re.search(r"finished in [^,]+, ([\d.]+) req/s", text).group(1))
+done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored", text)
+# h2load's latency line: "time for request:  min  max  mean  sd  +/- sd"
+latency = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)", text)
+def ms(value):
+    number = float(re.match(r"[\d.]+", value).group(0))
+    return number / 1000 if value.endswith("us") else number * 1000 if value.endswith("s") and not value.endswith("ms") else number
+json.dump(dict(
+    name="h2load", label=label, unit="calls", unitsPerSecond=rate, operationsPerSecond=rate,
+    operations=int(done.group(1)), errors=int(done.group(3)) + int(done.group(4)),
+    seconds=float(duration), latencyMilliseconds=dict(mean=ms(latency.group(3)), max=ms(latency.group(2))),
+    rssBeforeKiB=int(before), rssPeakKiB=int(peak)), open(target, "w"))
+EOF
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  %-10s %-10s %12.0f calls/s  mean %.3f ms  errors %d" % ("h2load", r["label"], r["unitsPerSecond"], r["latencyMilliseconds"]["mean"], r["errors"]))' "$results/h2load.$target.json" >&2
+}
+h2load_run storefront "$storefront_addr" "$storefront_pid"
+h2load_run baseline "$baseline_addr" "$baseline_pid"
+stop "$storefront_pid"
+stop "$baseline_pid"
+
+# The memory goals, on a server of their own with a 1,000,000-product catalogue: the growth
+# of its RSS (peak during the run minus before it) while one client streams the whole
+# catalogue, uploads one 1 GiB image, and while 1,000 chat members sit idle in one room.
+echo "== memory goals (seeding 1,000,000 products)" >&2
+add_user "$work/data-1m"
+seed_start="$(date +%s.%N)"
+start memory "$bin/storefront" serve --port 0 --data-dir "$work/data-1m" \
+  --demo-catalog 1000000 --max-image-bytes 1200000000 --log-level warning
+echo "   seeded in $(printf %.1f "$(echo "$(date +%s.%N) - $seed_start" | bc -l)") s" >&2
+sign_in "$memory_addr"
+memory_goal() {
+  local name="$1"
+  shift
+  local before
+  sleep 1
+  before="$(rss_kib "$memory_pid")"
+  reset_peak "$memory_pid"
+  "$bin/storefront" bench "$@" --server "$memory_addr" --label storefront --json \
+    >"$work/memory.json"
+  python3 - "$work/memory.json" "$results/memory.$name.json" "$name" "$before" \
+    "$(hwm_kib "$memory_pid")" <<'EOF'
+import json, sys
+source, target, name, before, peak = sys.argv[1:]
+result = json.load(open(source))
+result.update(name=name, rssBeforeKiB=int(before), rssPeakKiB=int(peak))
+json.dump(result, open(target, "w"))
+EOF
+}
+memory_goal list list --connections 1 --concurrency 1 --count 1 --warmup 0
+memory_goal upload upload --connections 1 --concurrency 1 --count 1 --warmup 0 \
+  --size 1073741824
+# Ten rooms of 100: every join is announced to the room, and in one room of 1,000 that storm
+# (half a million notices) drops members too slow to read it, as it should.
+memory_goal chat-idle chat --connections 4 --members 1000 --rooms 10 --senders 0 --warmup 0 \
+  --duration 5
+stop "$memory_pid"
+
+total_seconds="$(($(date +%s) - started_at))"
+python3 - "$results" "$root/bench-results" "$seed_seconds" "$total_seconds" <<'EOF'
+import json, os, platform, re, subprocess, sys, datetime
+results, out, seed_seconds, total_seconds = sys.argv[1:]
+runs = {}
+for name in sorted(os.listdir(results)):
+    run = json.load(open(os.path.join(results, name)))
+    runs[name[:-len(".json")]] = run
+
+cpu = re.search(r"model name\s*:\s*(.*)", open("/proc/cpuinfo").read())
+machine = "%s, %d cores, %s, Linux %s, %s" % (
+    cpu.group(1) if cpu else platform.machine(), os.cpu_count(),
+    "%.0f GiB" % (os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+    platform.release(),
+    subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    if subprocess.run(["which", "swift"], capture_output=True).returncode == 0 else "swift")
+date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+def rate(run):
+    if run["unit"] == "bytes":
+        return "%.0f MiB/s" % (run["unitsPerSecond"] / 2**20)
+    return "{:,.0f} {}/s".format(run["unitsPerSecond"], run["unit"])
+
+def p99(run):
+    latency = run["latencyMilliseconds"]
+    if "p99" in latency:
+        return "%.2f ms" % latency["p99"]
+    return "%.2f ms (mean)" % latency["mean"]
+
+rows = []
+labels = {
+    "get": "get (GetProduct, 1,000 hot ids, c4 x 32)",
+    "get-any": "get (any of 100,000 ids) vs baseline get",
+    "list": "list (ListProducts, whole catalogue, c4 x 4)",
+    "upload": "upload (1 MiB images, c4 x 4)",
+    "download": "download (1 MiB image, c4 x 4)",
+    "chat": "chat (100 members, 10 senders x 20/s)",
+    "import": "import (1,000 products a stream, c4 x 4)",
+    "h2load": "h2load GetProduct (-c 4 -m 32, one id)",
+}
+for name in ["get", "get-any", "list", "upload", "download", "chat", "import", "h2load"]:
+    storefront = runs.get(name + ".storefront")
+    baseline = runs.get(name + ".baseline") or (runs.get("get.baseline") if name == "get-any" else None)
+    if not storefront or not baseline:
+        continue
+    ratio = storefront["unitsPerSecond"] / baseline["unitsPerSecond"] if baseline["unitsPerSecond"] else 0
+    rows.append(dict(
+        scenario=labels[name], storefront=rate(storefront), baseline=rate(baseline),
+        ratio="%.2fx" % ratio, storefrontP99=p99(storefront), baselineP99=p99(baseline),
+        storefrontPeakRSS="%d MiB" % (storefront["rssPeakKiB"] // 1024),
+        baselinePeakRSS="%d MiB" % (baseline["rssPeakKiB"] // 1024),
+        errors=storefront["errors"] + baseline["errors"]))
+
+goals = []
+def growth(name):
+    run = runs.get("memory." + name)
+    return (run["rssPeakKiB"] - run["rssBeforeKiB"]) / 1024 if run else None
+list_growth, upload_growth, chat_growth = growth("list"), growth("upload"), growth("chat-idle")
+chat_run = runs.get("memory.chat-idle")
+if list_growth is not None:
+    run = runs["memory.list"]
+    goals.append(("stream a 1,000,000-product catalogue (%s products in %.1f s)" % (
+        "{:,}".format(run["units"]), run["seconds"]), "%.1f MiB" % list_growth, "< 20 MiB",
+        list_growth < 20))
+if upload_growth is not None:
+    run = runs["memory.upload"]
+    goals.append(("upload one 1 GiB image (%.0f MiB/s)" % (run["unitsPerSecond"] / 2**20),
+        "%.1f MiB" % upload_growth, "< 32 MiB", upload_growth < 32 and run["errors"] == 0))
+if chat_growth is not None:
+    per_member = chat_growth * 1024 / 1000
+    goals.append(("1,000 idle chat members in 10 rooms (%d stayed to the end)" % chat_run["operations"],
+        "%.1f KiB each" % per_member, "< 50 KiB each", per_member < 50 and chat_run["operations"] == 1000))
+
+lines = ["Measured %s on %s by `scripts/bench.sh` (%s s per run after %s s of warm-up; the "
+         "100,000-product catalogue seeded in %.1f s; the whole script took %s s)." % (
+         date, machine, os.environ.get("BENCH_DURATION", "10"), os.environ.get("BENCH_WARMUP", "2"),
+         float(seed_seconds), total_seconds), "",
+         "| scenario | Storefront | baseline | ratio | p99 Storefront | p99 baseline | peak RSS Storefront | peak RSS baseline |",
+         "|---|---|---|---|---|---|---|---|"]
+for row in rows:
+    lines.append("| %(scenario)s | %(storefront)s | %(baseline)s | %(ratio)s | %(storefrontP99)s | "
+                 "%(baselineP99)s | %(storefrontPeakRSS)s | %(baselinePeakRSS)s |" % row
+                 + (" %d errors" % row["errors"] if row["errors"] else ""))
+lines += ["", "| memory goal | RSS growth | goal | met |", "|---|---|---|---|"]
+for goal in goals:
+    lines.append("| %s | %s | %s | %s |" % (goal[0], goal[1], goal[2], "yes" if goal[3] else "**no**"))
+markdown = "\n".join(lines) + "\n"
+open(os.path.join(out, "latest.md"), "w").write(markdown)
+json.dump(dict(date=date, machine=machine, seedSeconds=float(seed_seconds),
+               totalSeconds=int(total_seconds), table=rows,
+               memoryGoals=[dict(goal=g[0], growth=g[1], limit=g[2], met=g[3]) for g in goals],
+               runs=runs), open(os.path.join(out, "latest.json"), "w"), indent=1, sort_keys=True)
+print(markdown)
+EOF
