@@ -17,15 +17,7 @@ extension BenchRunner {
     return await self.closedLoop(scenario: "upload", unit: "bytes") { step in
       _ = try await step.client.uploadProductImages(metadata: metadata, options: options) {
         writer in
-        try await writer.write(
-          .with {
-            $0.metadata = .with {
-              $0.productID = productID
-              $0.filename = "bench.png"
-              $0.contentType = "image/png"
-            }
-          }
-        )
+        try await writer.write(Self.imageMetadata(productID: productID))
         for message in chunks {
           try await writer.write(message)
           step.recorder.recordUnits(message.chunk.count)
@@ -46,15 +38,7 @@ extension BenchRunner {
       metadata: self.plan.metadata,
       options: self.callOptions
     ) { writer in
-      try await writer.write(
-        .with {
-          $0.metadata = .with {
-            $0.productID = productID
-            $0.filename = "bench.png"
-            $0.contentType = "image/png"
-          }
-        }
-      )
+      try await writer.write(Self.imageMetadata(productID: productID))
       try await writer.write(contentsOf: chunks)
     }
     guard let imageID = uploaded.images.first?.imageID else {
@@ -101,6 +85,17 @@ extension BenchRunner {
           )
         }
         step.recorder.recordUnits(batch)
+      }
+    }
+  }
+
+  /// The metadata message that starts the bench's image upload to `productID`.
+  static func imageMetadata(productID: String) -> Storefront_V1_ImageRequest {
+    .with {
+      $0.metadata = .with {
+        $0.productID = productID
+        $0.filename = "bench.png"
+        $0.contentType = "image/png"
       }
     }
   }
