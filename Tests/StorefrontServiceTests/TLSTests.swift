@@ -32,7 +32,8 @@ struct TLSTests {
     security: HTTP2ClientTransport.Posix.TransportSecurity
   ) async throws -> RPCError.Code? {
     var options = CallOptions.defaults
-    options.timeout = .seconds(5)
+    // Generous: a handshake and a sign-in take seconds under ThreadSanitizer.
+    options.timeout = .seconds(20)
     do {
       try await TestServer.withGRPC(port: port, security: security) { grpc in
         let login = try await AuthClient(wrapping: grpc).login(

@@ -46,13 +46,14 @@ final class Watcher: Sendable {
 
   /// Waits until the response header has arrived.
   func started() async throws -> Bool {
-    try await eventually { self.head != nil }
+    // Generous: starting takes seconds under the sanitizers.
+    try await eventually(within: 20) { self.head != nil }
   }
 
   /// Waits until the watch has started and its server side waits for the next change.
   func caughtUp(on server: StorefrontServer) async throws -> Bool {
     guard try await self.started() else { return false }
-    return try await eventually { server.store.changeWaiterCount == 1 }
+    return try await eventually(within: 20) { server.store.changeWaiterCount == 1 }
   }
 
   /// Cancels the watch; returns the changes it got.
