@@ -33,7 +33,7 @@ extension ProductService {
       for image in finished { image.staged.discard() }
     }
     for try await message in request {
-      try self.checkNotCancelled(context)
+      try context.checkNotCancelled(unlessDraining: self.drain)
       switch message.data {
       case .metadata(let metadata):
         if let done = current {
@@ -71,7 +71,7 @@ extension ProductService {
     guard !finished.isEmpty else {
       throw StorefrontError.invalidArgument(field: "metadata", "the stream carried no image")
     }
-    try self.checkNotCancelled(context)
+    try context.checkNotCancelled(unlessDraining: self.drain)
     let uploads = try finished.map { try self.blobs.finish($0.staged) }
     let records = finished.map(\.record)
     let images = self.images

@@ -106,26 +106,16 @@ extension ProductService {
     var remaining = request.pageSize == 0 ? Int.max : Int(request.pageSize)
     let batchSize = max(1, self.configuration.listBatchSize)
     while remaining > 0 {
-      try self.checkNotCancelled(context)
+      try context.checkNotCancelled(unlessDraining: self.drain)
       let limit = min(remaining, batchSize)
       let batch = try await self.products.products(matching: filter, limit: limit)
       for product in batch {
-        try self.checkNotCancelled(context)
+        try context.checkNotCancelled(unlessDraining: self.drain)
         try await response.write(Storefront_V1_ProductResponse(product))
       }
       remaining -= batch.count
       guard batch.count == limit, let last = batch.last else { break }
       filter.afterID = last.id
-    }
-  }
-
-  /// Throws CANCELLED once the client has gone or the deadline has passed. Once the server
-  /// drains, the transport flags every call as cancelled; that flag is ignored then, so a
-  /// call in flight keeps its grace period (at its end the task itself is cancelled).
-  func checkNotCancelled(_ context: ServerContext) throws {
-    let rpcCancelled = context.cancellation.isCancelled && !self.drain.hasBegun
-    if rpcCancelled || Task.isCancelled {
-      throw RPCError(code: .cancelled, message: "the RPC was cancelled or its deadline passed")
     }
   }
 }

@@ -52,11 +52,29 @@ extension ServerContext {
       defer { group.cancelAll() }
       while let outcome = try await group.next() {
         if let result = outcome { return result }
-        if drain?.hasBegun != true {
-          throw RPCError(code: .cancelled, message: "the RPC was cancelled or its deadline passed")
-        }
+        if Self.flagCounts(unlessDraining: drain) { throw Self.rpcCancelled }
       }
       throw RPCError(code: .cancelled, message: "the RPC was cancelled")
     }
   }
+
+  /// Throws CANCELLED once the client has gone, the deadline has passed or the task is
+  /// cancelled; for loops that check between steps. The transport's flag is read as
+  /// ``cancellingWithRPC(unlessDraining:_:)`` reads it.
+  func checkNotCancelled(unlessDraining drain: DrainState?) throws {
+    let flagged = self.cancellation.isCancelled && Self.flagCounts(unlessDraining: drain)
+    if flagged || Task.isCancelled { throw Self.rpcCancelled }
+  }
+
+  /// Whether the transport's cancellation flag means the RPC is over: always, except once
+  /// draining has begun, when the transport sets it on every call and the call keeps its
+  /// grace period instead.
+  private static func flagCounts(unlessDraining drain: DrainState?) -> Bool {
+    drain?.hasBegun != true
+  }
+
+  private static let rpcCancelled = RPCError(
+    code: .cancelled,
+    message: "the RPC was cancelled or its deadline passed"
+  )
 }
