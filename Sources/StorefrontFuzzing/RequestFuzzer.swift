@@ -64,19 +64,11 @@ public final class RequestFuzzer: Sendable {
     Storefront_V1_UserService.Method.DisableUser.descriptor,
   ]
 
-  /// RPCs whose request is a single message.
-  private static let singleRequest: Set<MethodDescriptor> = [
-    Storefront_V1_ProductService.Method.GetProduct.descriptor,
-    Storefront_V1_ProductService.Method.ListProducts.descriptor,
-    Storefront_V1_ProductService.Method.CreateProduct.descriptor,
-    Storefront_V1_ProductService.Method.UpdateProduct.descriptor,
-    Storefront_V1_ProductService.Method.DeleteProduct.descriptor,
-    Storefront_V1_ProductService.Method.WatchProducts.descriptor,
-    Storefront_V1_ProductService.Method.DownloadProductImage.descriptor,
-    Storefront_V1_AuthService.Method.Login.descriptor,
-    Storefront_V1_UserService.Method.CreateUser.descriptor,
-    Storefront_V1_UserService.Method.ListUsers.descriptor,
-    Storefront_V1_UserService.Method.DisableUser.descriptor,
+  /// RPCs whose request is a stream; every other one sends a single message.
+  private static let streamingRequest: Set<MethodDescriptor> = [
+    Storefront_V1_ProductService.Method.UploadProductImages.descriptor,
+    Storefront_V1_ProductService.Method.Chat.descriptor,
+    Storefront_V1_ProductService.Method.ImportProducts.descriptor,
   ]
 
   /// Password hashing as cheap as scrypt allows: sign-ins are fuzzed for their handling, not
@@ -160,7 +152,7 @@ public final class RequestFuzzer: Sendable {
     guard let selector = input.first else { return .ok }
     let method = Self.methods[Int(selector & 0x7F) % Self.methods.count]
     let all = Self.messages(in: input.dropFirst())
-    let messages = Self.singleRequest.contains(method) ? [all.first ?? []] : all
+    let messages = Self.streamingRequest.contains(method) ? all : [all.first ?? []]
     var metadata: Metadata = [:]
     if selector & 0x80 == 0 {
       metadata.addString(self.adminAuthorization, forKey: "authorization")
