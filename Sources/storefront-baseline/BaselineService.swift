@@ -7,12 +7,16 @@ import SwiftProtobuf
 /// no interceptors, so that `storefront bench` can drive it exactly as it drives Storefront
 /// and report every Storefront figure as a ratio to this.
 ///
-/// Every answer is built once, at start, and has the size of a real one.
+/// Every answer is built once, at start, and has the size of a real one. Chat and the change
+/// feed live in memory: a room relays each message to its members, and an UpdateProduct goes
+/// to every WatchProducts stream open at the time (no filter, no history, no store).
 struct BaselineService: Storefront_V1_ProductService.SimpleServiceProtocol {
   /// How many products a ListProducts with `page_size` 0 streams.
   let catalogueSize: Int
-  /// The chat rooms.
-  let rooms = BaselineRooms()
+  /// The chat rooms, one group each.
+  let rooms = BaselineFanOut<Storefront_V1_ChatMessage>()
+  /// The change feed: one group, which UpdateProduct publishes to and WatchProducts reads.
+  let changes = BaselineFanOut<Storefront_V1_ProductChange>()
 
   /// A product of the size of a demo-catalogue product.
   static let product: Storefront_V1_Product = .with {
@@ -71,12 +75,28 @@ struct BaselineService: Storefront_V1_ProductService.SimpleServiceProtocol {
     }
   }
 
+  /// A member's first message joins a room; every later one goes to every member of that
+  /// room, the sender included, with the room's next sequence.
   func chat(
     request: RPCAsyncSequence<Storefront_V1_ChatMessage, any Error>,
     response: RPCWriter<Storefront_V1_ChatMessage>,
     context: ServerContext
   ) async throws {
-    try await self.rooms.serve(request: request, response: response)
+    var messages = request.makeAsyncIterator()
+    guard let join = try await messages.next() else { return }
+    try await self.rooms.subscribe(to: join.room) { subscription in
+      try await withThrowingDiscardingTaskGroup { group in
+        group.addTask { try await response.write(contentsOf: subscription.messages) }
+        while let message = try await messages.next() {
+          self.rooms.publish(to: join.room) { sequence in
+            var relayed = message
+            relayed.sequence = sequence
+            return relayed
+          }
+        }
+        subscription.finish()
+      }
+    }
   }
 
   func createProduct(
@@ -86,11 +106,25 @@ struct BaselineService: Storefront_V1_ProductService.SimpleServiceProtocol {
     throw RPCError(code: .unimplemented, message: "the baseline has no store")
   }
 
+  /// Answers the demo product with the request's id and description (what the bench's watch
+  /// scenario writes), and publishes it as a change to every open WatchProducts stream.
   func updateProduct(
     request: Storefront_V1_UpdateProductRequest,
     context: ServerContext
   ) async throws -> Storefront_V1_ProductResponse {
-    throw RPCError(code: .unimplemented, message: "the baseline has no store")
+    var product = Self.product
+    product.id = request.product.id
+    product.description_p = request.product.description_p
+    let changeTime = Google_Protobuf_Timestamp(date: Date())
+    self.changes.publish(to: "") { sequence in
+      .with {
+        $0.sequence = sequence
+        $0.kind = .updated
+        $0.product = product
+        $0.changeTime = changeTime
+      }
+    }
+    return .with { $0.product = product }
   }
 
   func deleteProduct(
@@ -100,12 +134,15 @@ struct BaselineService: Storefront_V1_ProductService.SimpleServiceProtocol {
     throw RPCError(code: .unimplemented, message: "the baseline has no store")
   }
 
+  /// Streams every change published after it starts, until the client cancels.
   func watchProducts(
     request: Storefront_V1_WatchProductsRequest,
     response: RPCWriter<Storefront_V1_ProductChange>,
     context: ServerContext
   ) async throws {
-    throw RPCError(code: .unimplemented, message: "the baseline has no store")
+    try await self.changes.subscribe(to: "") { subscription in
+      try await response.write(contentsOf: subscription.messages)
+    }
   }
 
   /// Streams `chunk_size` (64 KiB by default) chunks of zeros up to the size that the image

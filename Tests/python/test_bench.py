@@ -30,6 +30,7 @@ SCENARIOS = {
     "download": ("download", "--concurrency", "2", "--size", "100000", "--chunk", "8192"),
     "import": ("import", "--concurrency", "2", "--batch", "20"),
     "chat": ("chat", "--members", "4", "--senders", "2", "--rate", "20"),
+    "watch": ("watch", "--watchers", "4", "--senders", "2", "--rate", "20"),
 }
 
 UNITS = {
@@ -39,6 +40,7 @@ UNITS = {
     "download": "bytes",
     "import": "products",
     "chat": "deliveries",
+    "watch": "deliveries",
 }
 
 
@@ -126,6 +128,38 @@ def test_idle_chat_members_all_join_and_count_no_deliveries(storefront, rooms):
     assert result["operations"] == 20
     assert result["units"] == 0
     assert result["errors"] == 0
+
+
+@pytest.mark.parametrize("target", ["storefront", "baseline"])
+def test_watch_counts_acknowledged_writes_and_delivers_each_to_the_watchers(request, target):
+    """Every write of the run reaches the watchers, none twice: at most one delivery per
+    watcher for each write counted, or in flight at either edge of the window (one per
+    writer), and at least one delivery for each write counted beyond those."""
+    address = request.getfixturevalue(target)
+    watchers, writers = 5, 3
+    result = bench(
+        address, "watch", "--watchers", str(watchers), "--senders", str(writers),
+        "--rate", "10", *SHORT,
+    )
+    assert result["errors"] == 0, result.get("firstError")
+    writes = result["operations"]
+    assert writes > 0
+    assert result["units"] <= watchers * (writes + 2 * writers)
+    assert result["units"] >= writes - 2 * writers
+
+
+def test_watch_writes_land_in_the_catalogue(storefront):
+    """The watch scenario's writes are real UpdateProducts: the written products carry a
+    description stamped by the run."""
+    bench(storefront, "watch", "--watchers", "1", "--senders", "2", "--rate", "10", *SHORT)
+    channel = grpc.insecure_channel(storefront)
+    try:
+        stub = product_service_pb2_grpc.ProductServiceStub(channel)
+        first = list(stub.ListProducts(product_service_pb2.ProductRequest(page_size=2), timeout=10))
+    finally:
+        channel.close()
+    for response in first:
+        assert re.fullmatch(r"bench-\d+ \d+", response.product.description), response.product
 
 
 def test_an_empty_catalogue_fails_with_a_reason(start_server):

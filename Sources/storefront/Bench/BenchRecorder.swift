@@ -61,8 +61,13 @@ final class BenchRecorder: Sendable {
     }
   }
 
-  /// Records an operation without timing it (a chat member's whole stream).
-  func recordUntimedOperation() {
+  /// Records an operation without timing it: a chat member's whole stream, or with
+  /// `inWindowOnly`, a watch scenario's write, counted only if it finished in the window.
+  func recordUntimedOperation(inWindowOnly: Bool = false) {
+    let now = ContinuousClock.now
+    guard !inWindowOnly || (now >= self.window.measureFrom && now <= self.window.end) else {
+      return
+    }
     self.state.withLock { $0.operations += 1 }
   }
 

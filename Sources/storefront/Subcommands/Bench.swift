@@ -12,17 +12,19 @@ struct Bench: AsyncParsableCommand {
       the catalogue: products/s), upload (images of --size bytes: MiB/s), download (one \
       image of --size bytes: MiB/s), import (ImportProducts of --batch products: products/s), \
       chat (--members in a room, --senders of them at --rate messages/s each: deliveries/s \
-      and delivery latency). Each of --concurrency workers runs one operation after another \
+      and delivery latency), watch (--watchers on live WatchProducts streams while --senders \
+      writers each update a product --rate times a second: deliveries/s and the latency from \
+      a write's send to each watcher). Each of --concurrency workers runs one operation after another \
       on one of --connections connections; operations that start in the warm-up are not \
       counted.
       """
   )
 
   enum Scenario: String, ExpressibleByArgument, CaseIterable, Sendable {
-    case get, list, upload, download, `import`, chat
+    case get, list, upload, download, `import`, chat, watch
   }
 
-  @Argument(help: "get, list, upload, download, import or chat.")
+  @Argument(help: "get, list, upload, download, import, chat or watch.")
   var scenario: Scenario
 
   @OptionGroup var target: BenchTarget
@@ -30,7 +32,7 @@ struct Bench: AsyncParsableCommand {
   @Option(help: "HTTP/2 connections to spread the workers over.")
   var connections = 4
 
-  @Option(help: "Operations in flight at once (chat: ignored; see --members).")
+  @Option(help: "Operations in flight at once (chat, watch: ignored; see --members, --watchers).")
   var concurrency = 32
 
   @Option(help: "Seconds measured, after the warm-up.")
@@ -63,11 +65,14 @@ struct Bench: AsyncParsableCommand {
   @Option(help: "chat: rooms (the first products of the catalogue) the members spread over.")
   var rooms = 1
 
-  @Option(help: "chat: how many of the members send.")
+  @Option(help: "chat: how many of the members send; watch: how many writers update products.")
   var senders = 10
 
-  @Option(help: "chat: messages per second each sender sends.")
+  @Option(help: "chat, watch: messages or updates per second each sender sends.")
   var rate = 4.0
+
+  @Option(help: "watch: live WatchProducts streams.")
+  var watchers = 100
 
   @Flag(help: "Print the result as one JSON object.")
   var json = false
@@ -75,12 +80,12 @@ struct Bench: AsyncParsableCommand {
   func validate() throws {
     guard self.connections >= 1, self.concurrency >= 1, self.duration >= 0, self.warmup >= 0,
       self.count >= 0, self.ids >= 0, self.pageSize >= 0, self.size >= 8, self.chunk >= 8,
-      self.batch >= 1, self.members >= 1, self.rooms >= 1,
-      (0 ... self.members).contains(self.senders),
+      self.batch >= 1, self.members >= 1, self.rooms >= 1, self.watchers >= 1,
+      self.scenario == .watch || self.senders <= self.members, self.senders >= 0,
       self.rate > 0
     else {
       throw ValidationError(
-        "counts and sizes must be positive (--size and --chunk at least 8, --senders at most --members)"
+        "counts and sizes must be positive (--size and --chunk at least 8, --senders at most --members for chat)"
       )
     }
   }
@@ -88,7 +93,7 @@ struct Bench: AsyncParsableCommand {
   func run() async throws {
     let plan = BenchPlan(
       connections: self.connections,
-      concurrency: self.scenario == .chat ? self.members : self.concurrency,
+      concurrency: self.workers,
       warmup: self.count > 0 ? .zero : Self.duration(seconds: self.warmup),
       duration: self.count > 0 ? .seconds(86_400) : Self.duration(seconds: self.duration),
       count: self.count,
@@ -104,6 +109,7 @@ struct Bench: AsyncParsableCommand {
       case .import: return try await runner.importProducts(batch: self.batch)
       case .chat:
         return try await runner.chat(senders: self.senders, rate: self.rate, rooms: self.rooms)
+      case .watch: return try await runner.watch(writers: self.senders, rate: self.rate)
       }
     }
     if self.json {
@@ -115,6 +121,15 @@ struct Bench: AsyncParsableCommand {
     }
     if result.operations == 0 && result.units == 0 {
       throw CommandFailure("nothing was measured: \(result.firstError ?? "no operation finished")")
+    }
+  }
+
+  /// Workers of the run: chat members, watchers, or operations in flight.
+  private var workers: Int {
+    switch self.scenario {
+    case .chat: self.members
+    case .watch: self.watchers
+    default: self.concurrency
     }
   }
 
