@@ -15,14 +15,15 @@ extension BenchRunner {
     let metadata = self.plan.metadata
     let options = self.callOptions
     return await self.closedLoop(scenario: "upload", unit: "bytes") { step in
-      _ = try await step.client.uploadProductImages(metadata: metadata, options: options) {
-        writer in
+      let stored = try await step.client.uploadProductImages(
+        metadata: metadata,
+        options: options
+      ) { writer in
         try await writer.write(Self.imageMetadata(productID: productID))
-        for message in chunks {
-          try await writer.write(message)
-          step.recorder.recordUnits(message.chunk.count)
-        }
+        try await writer.write(contentsOf: chunks)
       }
+      // Bytes count once the server has stored them: a refused upload counts none.
+      step.recorder.recordUnits(Int(clamping: stored.totalBytes))
     }
   }
 
