@@ -162,6 +162,21 @@ def test_watch_writes_land_in_the_catalogue(storefront):
         assert re.fullmatch(r"bench-\d+ \d+", response.product.description), response.product
 
 
+def test_refused_uploads_count_no_bytes(storefront):
+    """Without a token every upload is refused after its bytes were sent: none of them count,
+    so the run reports nothing measured and why."""
+    env = {key: value for key, value in os.environ.items() if key != "STOREFRONT_TOKEN"}
+    result = subprocess.run(
+        [server_binary(), "bench", "upload", "--server", storefront, "--json", "--size", "65536",
+         *SHORT],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert result.returncode != 0
+    assert "nothing was measured" in result.stderr
+    assert "unauthenticated" in result.stderr
+    assert json.loads(result.stdout)["units"] == 0
+
+
 def test_an_empty_catalogue_fails_with_a_reason(start_server):
     empty = start_server()
     result = subprocess.run(
