@@ -80,12 +80,33 @@ extension SQLiteStore: ProductChangeStore {
     try await self.read(Self.changeHead)
   }
 
+  /// The changes that `statement` (a `SELECT *` of the change log) reads.
+  static func changes(
+    _ statement: Statement,
+    _ arguments: StatementArguments
+  ) throws -> [ProductChange] {
+    try Row.fetchAll(statement, arguments: arguments).map { row in
+      ProductChange(
+        sequence: row["sequence"],
+        kind: ProductChange.Kind(rawValue: row["kind"]) ?? .updated,
+        product: Self.product(from: row),
+        previousCategory: row["previous_category"],
+        changeTime: Self.date(fromDatabase: row["change_time"])
+      )
+    }
+  }
+
+  /// Served from the change tail when it holds every change after `sequence` (a watcher
+  /// that has caught up), else read from the log.
   public func changes(
     after sequence: Int64,
     matching filter: ChangeFilter,
     limit: Int
   ) async throws -> (changes: [ProductChange], through: Int64) {
-    try await self.read { db in
+    if let answer = self.changeTail.changes(after: sequence, matching: filter, limit: limit) {
+      return answer
+    }
+    return try await self.read { db in
       let pruned = try Self.prunedThrough(db)
       let head = try Self.changeHead(db)
       guard sequence >= pruned else {
@@ -119,15 +140,8 @@ extension SQLiteStore: ProductChangeStore {
       }
       sql += " ORDER BY sequence LIMIT ?"
       arguments += [max(1, limit)]
-      let changes = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-        ProductChange(
-          sequence: row["sequence"],
-          kind: ProductChange.Kind(rawValue: row["kind"]) ?? .updated,
-          product: Self.product(from: row),
-          previousCategory: row["previous_category"],
-          changeTime: Self.date(fromDatabase: row["change_time"])
-        )
-      }
+      // Not a cached statement: the filters make too many shapes of it.
+      let changes = try Self.changes(db.makeStatement(sql: sql), arguments)
       let through = changes.count >= max(1, limit) ? changes[changes.count - 1].sequence : window
       return (changes, through)
     }

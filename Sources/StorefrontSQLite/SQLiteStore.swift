@@ -19,6 +19,9 @@ public final class SQLiteStore: Sendable {
     /// How many products `product(id:)` keeps in memory (0: none). Every write invalidates
     /// the products it touched before it returns.
     public var productCacheCapacity: Int
+    /// How many of the newest changes are kept in memory for watchers that have caught up
+    /// (0: none; every watcher then reads each commit from the database).
+    public var changeTailCapacity: Int
     /// Where the latency of reads and writes goes (`storefront_store_query_duration_seconds`,
     /// by `kind`); nowhere when nil.
     public var metricsFactory: (any MetricsFactory)?
@@ -28,12 +31,14 @@ public final class SQLiteStore: Sendable {
       busyTimeout: TimeInterval = 5,
       changeRetention: ChangeRetention = ChangeRetention(),
       productCacheCapacity: Int = 10_000,
+      changeTailCapacity: Int = 4_096,
       metricsFactory: (any MetricsFactory)? = nil
     ) {
       self.maximumReaderCount = maximumReaderCount
       self.busyTimeout = busyTimeout
       self.changeRetention = changeRetention
       self.productCacheCapacity = productCacheCapacity
+      self.changeTailCapacity = changeTailCapacity
       self.metricsFactory = metricsFactory
     }
   }
@@ -44,6 +49,8 @@ public final class SQLiteStore: Sendable {
   let changeSignal: ChangeSignal
   /// Recently read products; ``write(_:)`` invalidates what each write touched.
   let cache: ProductCache
+  /// The newest changes; ``write(_:)`` records each commit's.
+  let changeTail: ChangeTail
   /// The latency of reads and of writes, when measured.
   private let timers: (read: CoreMetrics.Timer, write: CoreMetrics.Timer)?
   /// The database file.
@@ -64,6 +71,10 @@ public final class SQLiteStore: Sendable {
     self.path = path
     self.changeRetention = configuration.changeRetention
     self.cache = ProductCache(capacity: configuration.productCacheCapacity)
+    // A tail longer than one scan window of the log would answer a `through` the log would not.
+    self.changeTail = ChangeTail(
+      capacity: min(configuration.changeTailCapacity, Int(Self.changeScanWindow))
+    )
     self.timers = configuration.metricsFactory.map { factory in
       let label = "storefront_store_query_duration_seconds"
       return (
@@ -106,28 +117,42 @@ public final class SQLiteStore: Sendable {
 
   /// Runs `body` in a write transaction, translating SQLite's errors into domain errors.
   /// When the transaction appended to the change log, it prunes the log as its retention
-  /// says, and after the commit it drops the products it changed from the cache and wakes
-  /// the watchers. Every product write appends to the change log (the watch feed depends on
-  /// it), so the log's new entries name exactly the products to forget.
+  /// says, records the new changes in the change tail once the commit succeeded (in commit
+  /// order: GRDB runs the hook on its writer queue), and after the commit it drops the
+  /// products it changed from the cache and wakes the watchers. Every product write appends
+  /// to the change log (the watch feed depends on it), so the log's new entries name exactly
+  /// the products to forget.
   func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
     let retention = self.changeRetention
+    let tail = self.changeTail
     let start = ContinuousClock.now
     defer { self.timers?.write.recordSeconds((ContinuousClock.now - start) / .seconds(1)) }
-    // Only this store writes the file, so the head it last announced is the head before this
-    // transaction (or, if a commit is announced meanwhile, an older one: pruning then only
-    // looks once more).
-    let before = self.changeSignal.head
     do {
-      let (result, head, changed) = try await self.pool.write { db in
+      let (result, head, changed) = try await self.pool.write {
+        db -> (T, Int64, [String]) in
+        let before = try Self.changeHead(db)
         let result = try body(db)
         let after = try Self.changeHead(db)
-        var changed: [String] = []
-        if after != before {
-          changed = try String.fetchAll(
+        guard after != before else { return (result, after, []) }
+        // The commit's changes for the tail, unless there are more than it keeps.
+        let changes =
+          after - before <= Int64(tail.capacity)
+          ? try Self.changes(
+            db.cachedStatement(
+              sql: "SELECT * FROM product_change WHERE sequence > ? ORDER BY sequence"
+            ),
+            [before]
+          ) : nil
+        let changed: [String] =
+          try changes?.map(\.product.id)
+          ?? String.fetchAll(
             db.cachedStatement(sql: "SELECT id FROM product_change WHERE sequence > ?"),
             arguments: [before]
           )
-          try Self.pruneChanges(db, head: after, before: before, retention: retention)
+        try Self.pruneChanges(db, head: after, before: before, retention: retention)
+        let pruned = try Self.prunedThrough(db)
+        db.afterNextTransaction { _ in
+          tail.record(changes, after: before, through: after, prunedThrough: pruned)
         }
         return (result, after, changed)
       }

@@ -32,14 +32,28 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
     try await body(opened.store)
   }
 
-  static let sqlite = StoreFactory(name: "SQLite") { directory, retention in
-    let store = try SQLiteStore(
-      path: directory.appendingPathComponent("storefront.sqlite").path,
-      configuration: SQLiteStore.Configuration(changeRetention: retention)
-    )
-    return Opened(store: store, close: { try store.close() })
+  static let sqlite = Self.sqlite(name: "SQLite")
+
+  /// SQLite with a change tail of three changes, so that reads of the change log mix answers
+  /// from memory and from the database.
+  static let sqliteShortTail = Self.sqlite(name: "SQLite, change tail of 3", changeTail: 3)
+
+  /// SQLite with no change tail: every read of the change log goes to the database.
+  static let sqliteNoTail = Self.sqlite(name: "SQLite, no change tail", changeTail: 0)
+
+  private static func sqlite(name: String, changeTail: Int = 4_096) -> StoreFactory {
+    StoreFactory(name: name) { directory, retention in
+      let store = try SQLiteStore(
+        path: directory.appendingPathComponent("storefront.sqlite").path,
+        configuration: SQLiteStore.Configuration(
+          changeRetention: retention,
+          changeTailCapacity: changeTail
+        )
+      )
+      return Opened(store: store, close: { try store.close() })
+    }
   }
 
-  /// Every store implementation.
-  static let all: [StoreFactory] = [.sqlite]
+  /// Every store implementation (and the store's ways of reading its change log).
+  static let all: [StoreFactory] = [.sqlite, .sqliteShortTail, .sqliteNoTail]
 }

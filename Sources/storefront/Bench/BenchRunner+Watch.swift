@@ -66,13 +66,16 @@ private final class BenchWatchers: Sendable {
 extension BenchRunner {
   /// Watch: `plan.concurrency` watchers each hold a live WatchProducts stream of the whole
   /// catalogue; once all have their response headers, `writers` writers each update a product
-  /// of their own (the catalogue's first ones) `rate` times a second, paced, until the window
-  /// ends: each UpdateProduct writes the time of its send into the product's description.
-  /// Every watcher times every change of this run from its write's send to its delivery:
-  /// deliveries/s and delivery latency. Each acknowledged write in the window counts as one
-  /// operation.
+  /// of their own (the catalogue's second, third, ...) `rate` times a second, paced, until the
+  /// window ends: each UpdateProduct writes the time of its send into the product's
+  /// description. Every watcher times every change of this run from its write's send to its
+  /// delivery: deliveries/s and delivery latency. Each acknowledged write in the window counts
+  /// as one operation.
   func watch(writers: Int, rate: Double) async throws -> BenchResult {
-    let productIDs = try await self.catalogueIDs(limit: max(writers, 1))
+    // Not the first product: the upload scenario attaches its images there, and a change
+    // carries the product's whole image list.
+    let catalogue = try await self.catalogueIDs(limit: max(writers, 1) + 1)
+    let productIDs = catalogue.count > 1 ? Array(catalogue.dropFirst()) : catalogue
     guard !productIDs.isEmpty else { throw CommandFailure("the catalogue is empty") }
     let recorder = BenchRecorder(
       window: BenchWindow(warmup: self.plan.warmup, duration: self.plan.duration)
