@@ -78,24 +78,17 @@ struct ChangeTailTests {
     #expect(none.through == 3)
   }
 
-  @Test("it keeps the newest `capacity` changes; older sequences go to the log")
-  func capacityTrims() throws {
-    let tail = ChangeTail(capacity: 3)
+  @Test(
+    "sequences older than it keeps go to the log: past its capacity, or pruned by the log",
+    arguments: [(capacity: 3, prunedThrough: Int64(0)), (capacity: 10, prunedThrough: 2)]
+  )
+  func olderGoesToTheLog(capacity: Int, prunedThrough: Int64) throws {
+    let tail = ChangeTail(capacity: capacity)
     tail.record(Self.changes(1 ... 2), after: 0, through: 2, prunedThrough: 0)
-    tail.record(Self.changes(3 ... 5), after: 2, through: 5, prunedThrough: 0)
+    tail.record(Self.changes(3 ... 5), after: 2, through: 5, prunedThrough: prunedThrough)
     #expect(tail.changes(after: 1, matching: ChangeFilter(), limit: 10) == nil)
     let kept = try #require(tail.changes(after: 2, matching: ChangeFilter(), limit: 10))
     #expect(kept.changes.map(\.sequence) == [3, 4, 5])
-  }
-
-  @Test("what the log pruned is not answered from memory either")
-  func prunedGoesToTheLog() throws {
-    let tail = ChangeTail(capacity: 10)
-    tail.record(Self.changes(1 ... 4), after: 0, through: 4, prunedThrough: 0)
-    tail.record(Self.changes(5 ... 6), after: 4, through: 6, prunedThrough: 3)
-    #expect(tail.changes(after: 2, matching: ChangeFilter(), limit: 10) == nil)
-    let kept = try #require(tail.changes(after: 3, matching: ChangeFilter(), limit: 10))
-    #expect(kept.changes.map(\.sequence) == [4, 5, 6])
   }
 
   @Test("a sequence past the last commit recorded is left to the log")
