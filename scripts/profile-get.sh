@@ -5,6 +5,11 @@
 # by library, and the top entries of `perf report --no-children` (self time).
 #
 #   scripts/profile-get.sh [storefront|baseline] [SECONDS] [SERVE-FLAGS...]
+#   PROFILE_BY_MODULE=1 scripts/profile-get.sh ...   # DWARF call graphs: time by module
+#
+# With PROFILE_BY_MODULE=1 it records DWARF call graphs instead and charges each sample to the
+# module of its innermost Swift frame (scripts/profile-attribution.py): how much of the
+# server's time is Storefront's own code and how much grpc-swift's and SwiftNIO's.
 #
 # Needs perf (Debian's linux-perf) and h2load (nghttp2-client). Builds nothing: run
 # `swift build -c release` first.
@@ -55,6 +60,14 @@ h2load -c 4 -m 32 -D "$((seconds + 2))" --warm-up-time 2 -H 'content-type: appli
   >"$work/h2load.txt" &
 h2load_pid=$!
 sleep 3
+if [[ -n "${PROFILE_BY_MODULE:-}" ]]; then
+  perf record -F 499 --call-graph dwarf,16384 -p "$server_pid" -o "$work/perf.data" \
+    -- sleep "$seconds" >/dev/null 2>&1
+  wait "$h2load_pid"
+  grep -E "finished in|requests:" "$work/h2load.txt"
+  perf script -i "$work/perf.data" 2>/dev/null | python3 "$root/scripts/profile-attribution.py"
+  exit 0
+fi
 perf record -F 999 -g -p "$server_pid" -o "$work/perf.data" -- sleep "$seconds" 2>/dev/null
 wait "$h2load_pid"
 grep -E "finished in|requests:" "$work/h2load.txt"
