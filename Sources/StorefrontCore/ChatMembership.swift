@@ -11,8 +11,10 @@ public final class ChatMembership: Sendable {
   let memberID: UInt64
   /// What waits to be sent to this member.
   public let outbox: ChatOutbox
-  /// The room's recent messages at the moment of joining, oldest first.
-  public let history: [ChatRecord]
+  /// The room's recent messages at the moment of joining, oldest first, until
+  /// ``takeHistory()`` hands them out.
+  public var history: [ChatRecord] { self.pendingHistory.withLock { $0 } }
+  private let pendingHistory: Mutex<[ChatRecord]>
   private let limiter: Mutex<TokenBucket>
   private let hasLeft = Mutex(false)
 
@@ -29,10 +31,20 @@ public final class ChatMembership: Sendable {
     self.sender = sender
     self.memberID = memberID
     self.outbox = outbox
-    self.history = history
+    self.pendingHistory = Mutex(history)
     self.limiter = Mutex(
       TokenBucket(ratePerSecond: hub.limits.messagesPerSecond, burst: hub.limits.burst)
     )
+  }
+
+  /// Hands out the history and forgets it, so that a member who stays for hours does not
+  /// hold on to what it was sent when it joined (up to `historyLength` records each).
+  public func takeHistory() -> [ChatRecord] {
+    self.pendingHistory.withLock { history in
+      var taken: [ChatRecord] = []
+      swap(&taken, &history)
+      return taken
+    }
   }
 
   /// Marks the membership as ended; true only the first time.

@@ -95,6 +95,9 @@ public final class ChatOutbox: Sendable {
       await withCheckedContinuation { (continuation: CheckedContinuation<ChatRecord?, Never>) in
         let immediate: ChatRecord?? = self.state.withLock { state in
           if let record = state.queue.popFirst() {
+            // Drained: give the storage back. A burst (a room's join storm) would otherwise
+            // leave every member holding a queue's worth of capacity for as long as it stays.
+            if state.queue.isEmpty { state.queue = [] }
             return .some(record)
           }
           if state.ending != nil || Task.isCancelled {

@@ -29,13 +29,11 @@ extension ProductService {
     _ = try await self.products.product(id: room)
 
     let membership = try await self.chat.join(room: room, sender: sender)
-    let history = membership.history
-    let outbox = membership.outbox
     let reader = Handoff(messages)
     do {
       try await withThrowingTaskGroup(of: Side.self) { group in
         group.addTask {
-          try await Self.relay(history: history, outbox: outbox, to: response)
+          try await Self.relay(membership, to: response)
           return .relay
         }
         group.addTask {
@@ -67,15 +65,16 @@ extension ProductService {
     case relay, reader
   }
 
-  /// Writes the history, then the room's messages as they come, until the outbox ends.
+  /// Writes the history (which the membership then forgets), then the room's messages as
+  /// they come, until the outbox ends.
   private static func relay(
-    history: [ChatRecord],
-    outbox: ChatOutbox,
+    _ membership: ChatMembership,
     to response: RPCWriter<Storefront_V1_ChatMessage>
   ) async throws {
-    for record in history {
+    for record in membership.takeHistory() {
       try await response.write(Storefront_V1_ChatMessage(record))
     }
+    let outbox = membership.outbox
     while let record = await outbox.next() {
       try await response.write(Storefront_V1_ChatMessage(record))
     }

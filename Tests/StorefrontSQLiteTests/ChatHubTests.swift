@@ -39,6 +39,10 @@ struct ChatHubTests {
       #expect(bob.history.map(\.kind) == [.join, .message, .message])
       #expect(bob.history.map(\.sequence) == [1, 2, 3])
       #expect(bob.history.allSatisfy { $0.room == Self.room })
+      // Handed out once, then forgotten: a member does not hold it for as long as it stays.
+      #expect(bob.takeHistory().map(\.sequence) == [1, 2, 3])
+      #expect(bob.history.isEmpty)
+      #expect(bob.takeHistory().isEmpty)
       let bobJoined = try await bob.outbox.receive()
       #expect(bobJoined.kind == .join)
       #expect(bobJoined.sequence == 4)
