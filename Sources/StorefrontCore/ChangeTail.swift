@@ -16,6 +16,8 @@ public final class ChangeTail: Sendable {
     var from: Int64 = 0
     /// Nil until the first commit is recorded: the tail knows nothing yet.
     var head: Int64?
+    /// When ``changes(after:matching:limit:)`` was last asked, answered or not.
+    var lastAsked: ContinuousClock.Instant?
   }
 
   /// The most changes kept; 0 keeps none (every read goes to the log).
@@ -39,13 +41,13 @@ public final class ChangeTail: Sendable {
     guard self.capacity > 0 else { return }
     self.state.withLock { state in
       guard let changes, changes.count <= self.capacity else {
-        state = State(changes: [], from: head, head: head)
+        state = State(changes: [], from: head, head: head, lastAsked: state.lastAsked)
         return
       }
       if state.head != previous {
         // The first commit seen, or one that does not follow the last (never, when every
         // commit is recorded in order): start from this one.
-        state = State(changes: [], from: previous, head: previous)
+        state = State(changes: [], from: previous, head: previous, lastAsked: state.lastAsked)
       }
       state.changes.append(contentsOf: changes)
       state.head = head
@@ -59,6 +61,14 @@ public final class ChangeTail: Sendable {
     }
   }
 
+  /// Whether anyone asked for changes within `interval`: while nobody watches, the store
+  /// need not read each commit's rows back to fill the tail (an import would pay for it).
+  public func wasAsked(within interval: Duration) -> Bool {
+    self.state.withLock { state in
+      state.lastAsked.map { ContinuousClock.now - $0 <= interval } ?? false
+    }
+  }
+
   /// The changes after `sequence` that `filter` matches, at most `limit`, and the sequence
   /// the answer reaches (the last change's when `limit` were found, else the head), exactly
   /// as the log would answer; nil when the tail does not hold every change after `sequence`
@@ -69,6 +79,7 @@ public final class ChangeTail: Sendable {
     limit: Int
   ) -> (changes: [ProductChange], through: Int64)? {
     self.state.withLock { state in
+      state.lastAsked = .now
       guard let head = state.head, sequence >= state.from, sequence <= head else { return nil }
       let limit = max(1, limit)
       var found: [ProductChange] = []

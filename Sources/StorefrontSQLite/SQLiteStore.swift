@@ -118,13 +118,16 @@ public final class SQLiteStore: Sendable {
   /// Runs `body` in a write transaction, translating SQLite's errors into domain errors.
   /// When the transaction appended to the change log, it prunes the log as its retention
   /// says, records the new changes in the change tail once the commit succeeded (in commit
-  /// order: GRDB runs the hook on its writer queue), and after the commit it drops the
+  /// order: GRDB runs the hook on its writer queue; while nobody has read the change log for
+  /// ten seconds, the tail is only told to start afresh), and after the commit it drops the
   /// products it changed from the cache and wakes the watchers. Every product write appends
   /// to the change log (the watch feed depends on it), so the log's new entries name exactly
   /// the products to forget.
   func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
     let retention = self.changeRetention
     let tail = self.changeTail
+    // Read the commit's rows back for the tail only while someone reads the change log.
+    let fillTail = tail.wasAsked(within: .seconds(10))
     let start = ContinuousClock.now
     defer { self.timers?.write.recordSeconds((ContinuousClock.now - start) / .seconds(1)) }
     do {
@@ -136,7 +139,7 @@ public final class SQLiteStore: Sendable {
         guard after != before else { return (result, after, []) }
         // The commit's changes for the tail, unless there are more than it keeps.
         let changes =
-          after - before <= Int64(tail.capacity)
+          fillTail && after - before <= Int64(tail.capacity)
           ? try Self.changes(
             db.cachedStatement(
               sql: "SELECT * FROM product_change WHERE sequence > ? ORDER BY sequence"

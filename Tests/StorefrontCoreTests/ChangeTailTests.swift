@@ -113,6 +113,16 @@ struct ChangeTailTests {
     #expect(fresh.changes.map(\.sequence) == [12])
   }
 
+  @Test("it knows whether anyone asked for changes lately, answered or not")
+  func asked() {
+    let tail = ChangeTail(capacity: 10)
+    #expect(!tail.wasAsked(within: .seconds(10)))
+    #expect(tail.changes(after: 0, matching: ChangeFilter(), limit: 10) == nil)
+    #expect(tail.wasAsked(within: .seconds(10)))
+    tail.record(nil, after: 0, through: 5, prunedThrough: 0)
+    #expect(tail.wasAsked(within: .seconds(10)))
+  }
+
   @Test("capacity 0 keeps nothing")
   func disabled() {
     let tail = ChangeTail(capacity: 0)
