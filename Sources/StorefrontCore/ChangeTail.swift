@@ -29,9 +29,9 @@ public final class ChangeTail: Sendable {
   }
 
   /// Records a commit that moved the log's head from `previous` to `head`: `changes` are all
-  /// of the changes it appended that the log still holds, in sequence order, or nil when the
-  /// commit appended too many to keep (the tail then starts afresh at `head`). `prunedThrough`
-  /// is the log's newest pruned sequence after the commit.
+  /// of the changes it appended, in sequence order, or nil when the store did not read them
+  /// back (too many to keep, or nobody is reading the log): the tail then starts afresh at
+  /// `head`. `prunedThrough` is the log's newest pruned sequence after the commit.
   public func record(
     _ changes: [ProductChange]?,
     after previous: Int64,

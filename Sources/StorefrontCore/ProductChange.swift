@@ -48,14 +48,20 @@ public struct ChangeFilter: Hashable, Sendable {
     self.ids = ids
   }
 
-  /// Whether `change` passes the filter.
+  /// Whether `change` passes the filter. Text is compared byte for byte, as the store's
+  /// SQL does (Swift's `==` would also match canonically equivalent text, such as "é" as one
+  /// character and as "e" plus an accent).
   public func matches(_ change: ProductChange) -> Bool {
-    if let category = self.category, change.product.draft.category != category,
-      change.previousCategory != category
+    func same(_ left: String?, _ right: String) -> Bool {
+      left.map { $0.utf8.elementsEqual(right.utf8) } ?? false
+    }
+    if let category = self.category, !same(change.product.draft.category, category),
+      !same(change.previousCategory, category)
     {
       return false
     }
-    return self.ids.isEmpty || self.ids.contains(change.product.id)
+    return self.ids.isEmpty
+      || self.ids.contains { same($0, change.product.id) }
   }
 }
 

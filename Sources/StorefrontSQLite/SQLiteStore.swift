@@ -22,6 +22,8 @@ public final class SQLiteStore: Sendable {
     /// How many of the newest changes are kept in memory for watchers that have caught up
     /// (0: none; every watcher then reads each commit from the database).
     public var changeTailCapacity: Int
+    /// The tail is filled while someone read the change log within this long; nil: always.
+    public var changeTailIdleTime: Duration?
     /// Where the latency of reads and writes goes (`storefront_store_query_duration_seconds`,
     /// by `kind`); nowhere when nil.
     public var metricsFactory: (any MetricsFactory)?
@@ -32,6 +34,7 @@ public final class SQLiteStore: Sendable {
       changeRetention: ChangeRetention = ChangeRetention(),
       productCacheCapacity: Int = 10_000,
       changeTailCapacity: Int = 4_096,
+      changeTailIdleTime: Duration? = .seconds(10),
       metricsFactory: (any MetricsFactory)? = nil
     ) {
       self.maximumReaderCount = maximumReaderCount
@@ -39,6 +42,7 @@ public final class SQLiteStore: Sendable {
       self.changeRetention = changeRetention
       self.productCacheCapacity = productCacheCapacity
       self.changeTailCapacity = changeTailCapacity
+      self.changeTailIdleTime = changeTailIdleTime
       self.metricsFactory = metricsFactory
     }
   }
@@ -51,6 +55,8 @@ public final class SQLiteStore: Sendable {
   let cache: ProductCache
   /// The newest changes; ``write(_:)`` records each commit's.
   let changeTail: ChangeTail
+  /// See ``Configuration/changeTailIdleTime``.
+  private let changeTailIdleTime: Duration?
   /// The latency of reads and of writes, when measured.
   private let timers: (read: CoreMetrics.Timer, write: CoreMetrics.Timer)?
   /// The database file.
@@ -75,6 +81,7 @@ public final class SQLiteStore: Sendable {
     self.changeTail = ChangeTail(
       capacity: min(configuration.changeTailCapacity, Int(Self.changeScanWindow))
     )
+    self.changeTailIdleTime = configuration.changeTailIdleTime
     self.timers = configuration.metricsFactory.map { factory in
       let label = "storefront_store_query_duration_seconds"
       return (
@@ -119,15 +126,16 @@ public final class SQLiteStore: Sendable {
   /// When the transaction appended to the change log, it prunes the log as its retention
   /// says, records the new changes in the change tail once the commit succeeded (in commit
   /// order: GRDB runs the hook on its writer queue; while nobody has read the change log for
-  /// ten seconds, the tail is only told to start afresh), and after the commit it drops the
-  /// products it changed from the cache and wakes the watchers. Every product write appends
-  /// to the change log (the watch feed depends on it), so the log's new entries name exactly
-  /// the products to forget.
+  /// `changeTailIdleTime`, the tail is only told to start afresh), and after the commit it
+  /// drops the products it changed from the cache and wakes the watchers. Every product write
+  /// appends to the change log (the watch feed depends on it), so the log's new entries name
+  /// exactly the products to forget. (The commit hook is a transaction observer, for which GRDB
+  /// stops reusing cached DELETE statements; the few deletes recompile, a few microseconds.)
   func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
     let retention = self.changeRetention
     let tail = self.changeTail
     // Read the commit's rows back for the tail only while someone reads the change log.
-    let fillTail = tail.wasAsked(within: .seconds(10))
+    let fillTail = self.changeTailIdleTime.map { tail.wasAsked(within: $0) } ?? true
     let start = ContinuousClock.now
     defer { self.timers?.write.recordSeconds((ContinuousClock.now - start) / .seconds(1)) }
     do {

@@ -132,6 +132,26 @@ extension ProductStoreContractTests {
     }
   }
 
+  @Test(
+    "a write that prunes its own changes leaves only the kept ones readable",
+    arguments: StoreFactory.all
+  )
+  func pruneInsideOneWrite(_ factory: StoreFactory) async throws {
+    try await factory.withStore(retention: ChangeRetention(maxCount: 10)) { store in
+      // Read once first, so that a tail filled only while someone reads is filled.
+      _ = try await store.changes(after: 0, matching: ChangeFilter(), limit: 10)
+      _ = try await store.upsert((0 ..< 30).map { _ in .sample() })
+      let head = try await store.latestChangeSequence()
+      #expect(head == 30)
+      let pruned = await #expect(throws: StorefrontError.self) {
+        try await store.changes(after: head - 11, matching: ChangeFilter(), limit: 100)
+      }
+      #expect(pruned?.code == .outOfRange)
+      let kept = try await Self.allChanges(store, after: head - 10)
+      #expect(kept.map(\.sequence) == Array(head - 9 ... head))
+    }
+  }
+
   @Test("changes older than the retention's age are pruned", arguments: StoreFactory.all)
   func pruneByAge(_ factory: StoreFactory) async throws {
     let retention = ChangeRetention(maxCount: 100, maxAge: .milliseconds(200))

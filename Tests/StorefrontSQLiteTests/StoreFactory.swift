@@ -34,20 +34,34 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
 
   static let sqlite = Self.sqlite(name: "SQLite")
 
-  /// SQLite with a change tail of three changes, so that reads of the change log mix answers
-  /// from memory and from the database.
-  static let sqliteShortTail = Self.sqlite(name: "SQLite, change tail of 3", changeTail: 3)
+  /// SQLite with a change tail of three changes, filled by every commit whether or not
+  /// anyone reads the log yet, so that reads of the change log mix answers from memory and
+  /// from the database.
+  static let sqliteShortTail = Self.sqlite(
+    name: "SQLite, change tail of 3",
+    changeTail: 3,
+    idleTime: nil
+  )
+
+  /// SQLite with a change tail filled by every commit: reads after the writes are answered
+  /// from memory.
+  static let sqliteFullTail = Self.sqlite(name: "SQLite, tail always filled", idleTime: nil)
 
   /// SQLite with no change tail: every read of the change log goes to the database.
   static let sqliteNoTail = Self.sqlite(name: "SQLite, no change tail", changeTail: 0)
 
-  private static func sqlite(name: String, changeTail: Int = 4_096) -> StoreFactory {
+  private static func sqlite(
+    name: String,
+    changeTail: Int = 4_096,
+    idleTime: Duration? = .seconds(10)
+  ) -> StoreFactory {
     StoreFactory(name: name) { directory, retention in
       let store = try SQLiteStore(
         path: directory.appendingPathComponent("storefront.sqlite").path,
         configuration: SQLiteStore.Configuration(
           changeRetention: retention,
-          changeTailCapacity: changeTail
+          changeTailCapacity: changeTail,
+          changeTailIdleTime: idleTime
         )
       )
       return Opened(store: store, close: { try store.close() })
@@ -55,5 +69,5 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
   }
 
   /// Every store implementation (and the store's ways of reading its change log).
-  static let all: [StoreFactory] = [.sqlite, .sqliteShortTail, .sqliteNoTail]
+  static let all: [StoreFactory] = [.sqlite, .sqliteFullTail, .sqliteShortTail, .sqliteNoTail]
 }

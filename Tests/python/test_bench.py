@@ -145,22 +145,54 @@ def test_watch_counts_acknowledged_writes_and_delivers_each_to_the_watchers(requ
     writes = result["operations"]
     assert writes > 0
     assert result["units"] <= watchers * (writes + 2 * writers)
-    assert result["units"] >= writes - 2 * writers
+    # Every watcher got most of them (a lagging edge may hold back up to half the run).
+    assert result["units"] >= watchers * (writes // 2)
 
 
 def test_watch_writes_land_in_the_catalogue(storefront):
-    """The watch scenario's writes are real UpdateProducts: the written products carry a
-    description stamped by the run."""
+    """The watch scenario's writes are real UpdateProducts: the written products (the second
+    and third; the first is the upload scenario's) carry a description stamped by this run."""
+
+    def first_three() -> list:
+        channel = grpc.insecure_channel(storefront)
+        try:
+            stub = product_service_pb2_grpc.ProductServiceStub(channel)
+            request = product_service_pb2.ProductRequest(page_size=3)
+            return [r.product for r in stub.ListProducts(request, timeout=10)]
+        finally:
+            channel.close()
+
+    before = first_three()
     bench(storefront, "watch", "--watchers", "1", "--senders", "2", "--rate", "10", *SHORT)
-    channel = grpc.insecure_channel(storefront)
-    try:
-        stub = product_service_pb2_grpc.ProductServiceStub(channel)
-        first = list(stub.ListProducts(product_service_pb2.ProductRequest(page_size=3), timeout=10))
-    finally:
-        channel.close()
-    # The second and third products (the first is the upload scenario's).
-    for response in first[1:]:
-        assert re.fullmatch(r"bench-\d+ \d+", response.product.description), response.product
+    after = first_three()
+    assert len(after) == 3
+    assert after[0].description == before[0].description
+    for old, new in zip(before[1:], after[1:]):
+        assert re.fullmatch(r"bench-\d+ \d+", new.description), new
+        assert new.description != old.description
+        assert new.etag != old.etag
+
+
+def test_watch_with_a_failing_watcher_says_why(storefront):
+    """Watchers that cannot start (here: a bad token) fail the run with their reason instead
+    of holding the writers back until the window ends."""
+    result = subprocess.run(
+        [server_binary(), "bench", "watch", "--server", storefront, "--token", "not-a-token",
+         "--watchers", "2", "--senders", "1", *SHORT],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "unauthenticated" in result.stderr.lower()
+
+
+def test_count_is_refused_for_paced_scenarios(storefront):
+    for scenario in ("watch", "chat"):
+        result = subprocess.run(
+            [server_binary(), "bench", scenario, "--server", storefront, "--count", "3"],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode != 0
+        assert "--count is for closed-loop scenarios" in result.stderr
 
 
 def test_refused_uploads_count_no_bytes(storefront):

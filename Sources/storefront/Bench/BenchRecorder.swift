@@ -90,9 +90,11 @@ final class BenchRecorder: Sendable {
     self.state.withLock { $0.units += Int64(units) }
   }
 
-  /// Records a failed operation; the first error's text is kept for the report.
-  func recordError(_ error: any Error) {
-    guard ContinuousClock.now >= self.window.measureFrom else { return }
+  /// Records a failed operation; the first error's text is kept for the report. Errors in the
+  /// warm-up are not counted, unless `inWarmup`: a chat member, watcher or writer that fails
+  /// is gone for the whole run, so its failure counts whenever it happens.
+  func recordError(_ error: any Error, inWarmup: Bool = false) {
+    guard inWarmup || ContinuousClock.now >= self.window.measureFrom else { return }
     self.state.withLock { state in
       state.errors += 1
       if state.firstError == nil { state.firstError = "\(error)" }

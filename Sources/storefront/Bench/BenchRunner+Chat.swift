@@ -50,7 +50,7 @@ extension BenchRunner {
             }
             recorder.recordUntimedOperation()
           } catch {
-            recorder.recordError(error)
+            recorder.recordError(error, inWarmup: true)
           }
         }
       }

@@ -42,7 +42,8 @@ struct BenchStamp: Sendable {
   }
 }
 
-/// Counts the watchers whose streams have started, so that writers start once all have.
+/// Counts the watchers whose streams have started (or failed), so that writers start once
+/// all have.
 private final class BenchWatchers: Sendable {
   private let started = Atomic<Int>(0)
   let total: Int
@@ -104,8 +105,12 @@ extension BenchRunner {
                   }
                 }
               } catch {
-                // The streams are cancelled when the window is over; anything before is an error.
-                if !recorder.window.isOver { recorder.recordError(error) }
+                // The streams are cancelled when the window is over; anything before is an
+                // error, kept even in the warm-up (a watcher that never started would leave
+                // the run with nothing measured and no reason). A failed watcher no longer
+                // holds the writers back.
+                if !recorder.window.isOver { recorder.recordError(error, inWarmup: true) }
+                watchers.start()
               }
             }
           }
@@ -130,7 +135,7 @@ extension BenchRunner {
               recorder.recordUntimedOperation(inWindowOnly: true)
             }
           } catch {
-            recorder.recordError(error)
+            recorder.recordError(error, inWarmup: true)
           }
         }
       }

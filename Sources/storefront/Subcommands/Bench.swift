@@ -78,6 +78,11 @@ struct Bench: AsyncParsableCommand {
   var json = false
 
   func validate() throws {
+    if self.count > 0, [.chat, .watch].contains(self.scenario) {
+      throw ValidationError(
+        "--count is for closed-loop scenarios; chat and watch run for --duration"
+      )
+    }
     guard self.connections >= 1, self.concurrency >= 1, self.duration >= 0, self.warmup >= 0,
       self.count >= 0, self.ids >= 0, self.pageSize >= 0, self.size >= 8, self.chunk >= 8,
       self.batch >= 1, self.members >= 1, self.rooms >= 1, self.watchers >= 1,
