@@ -78,6 +78,26 @@ struct ChangeTailTests {
     #expect(none.through == 3)
   }
 
+  @Test("a category matches byte for byte, as the log's SQL does: not by canonical equivalence")
+  func categoryBytes() throws {
+    let tail = ChangeTail(capacity: 10)
+    // "café" with one character for "é", then with "e" and a combining accent.
+    tail.record(
+      [Self.change(1, category: "caf\u{E9}")],
+      after: 0,
+      through: 1,
+      prunedThrough: 0
+    )
+    let composed = try #require(
+      tail.changes(after: 0, matching: ChangeFilter(category: "caf\u{E9}"), limit: 10)
+    )
+    #expect(composed.changes.count == 1)
+    let decomposed = try #require(
+      tail.changes(after: 0, matching: ChangeFilter(category: "cafe\u{301}"), limit: 10)
+    )
+    #expect(decomposed.changes.isEmpty)
+  }
+
   @Test(
     "sequences older than it keeps go to the log: past its capacity, or pruned by the log",
     arguments: [(capacity: 3, prunedThrough: Int64(0)), (capacity: 10, prunedThrough: 2)]

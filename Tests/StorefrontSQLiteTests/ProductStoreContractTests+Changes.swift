@@ -152,6 +152,24 @@ extension ProductStoreContractTests {
     }
   }
 
+  @Test(
+    "a category filter matches byte for byte, not by canonical equivalence",
+    arguments: StoreFactory.all
+  )
+  func categoryFilterBytes(_ factory: StoreFactory) async throws {
+    try await factory.withStore { store in
+      _ = try await store.changes(after: 0, matching: ChangeFilter(), limit: 10)
+      _ = try await store.insert(.sample(category: "caf\u{E9}"))
+      let composed = try await Self.allChanges(store, matching: ChangeFilter(category: "caf\u{E9}"))
+      #expect(composed.count == 1)
+      let decomposed = try await Self.allChanges(
+        store,
+        matching: ChangeFilter(category: "cafe\u{301}")
+      )
+      #expect(decomposed.isEmpty)
+    }
+  }
+
   @Test("changes older than the retention's age are pruned", arguments: StoreFactory.all)
   func pruneByAge(_ factory: StoreFactory) async throws {
     let retention = ChangeRetention(maxCount: 100, maxAge: .milliseconds(200))
