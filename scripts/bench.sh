@@ -95,23 +95,32 @@ hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 # Resets the peak RSS (VmHWM) of a process to its current RSS.
 reset_peak() { echo 5 >"/proc/$1/clear_refs"; }
 
-# run_bench NAME TARGET PID ADDR ARGS...: one `storefront bench` run, its JSON result with the
-# server's RSS before and at its peak added, in $results/NAME.TARGET.json.
-run_bench() {
-  local name="$1" target="$2" pid="$3" addr="$4"
-  shift 4
+# measure RESULT NAME PID ARGS...: one `storefront bench ARGS --json` run against the server
+# PID; its result, named NAME, with the server's RSS before and at its peak added, in
+# $results/RESULT.json.
+measure() {
+  local result="$1" name="$2" pid="$3"
+  shift 3
   local before
   before="$(rss_kib "$pid")"
   reset_peak "$pid"
-  "$bin/storefront" bench "$@" --server "$addr" --label "$target" --json \
-    --duration "$duration" --warmup "$warmup" >"$work/run.json"
-  python3 - "$work/run.json" "$results/$name.$target.json" "$name" "$before" "$(hwm_kib "$pid")" <<'EOF'
+  "$bin/storefront" bench "$@" --json >"$work/run.json"
+  python3 - "$work/run.json" "$results/$result.json" "$name" "$before" "$(hwm_kib "$pid")" <<'EOF'
 import json, sys
 source, target, name, before, peak = sys.argv[1:]
 result = json.load(open(source))
 result.update(name=name, rssBeforeKiB=int(before), rssPeakKiB=int(peak))
 json.dump(result, open(target, "w"))
 EOF
+}
+
+# run_bench NAME TARGET PID ADDR ARGS...: one measured run of a scenario against TARGET, in
+# $results/NAME.TARGET.json, and a line for people.
+run_bench() {
+  local name="$1" target="$2" pid="$3" addr="$4"
+  shift 4
+  measure "$name.$target" "$name" "$pid" "$@" --server "$addr" --label "$target" \
+    --duration "$duration" --warmup "$warmup"
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  %-10s %-10s %12.0f %s/s  p99 %.3f ms  peak RSS %d MiB  errors %d" % (r["name"], r["label"], r["unitsPerSecond"], r["unit"], r["latencyMilliseconds"]["p99"], r["rssPeakKiB"] // 1024, r["errors"]))' "$results/$name.$target.json" >&2
 }
 
@@ -206,20 +215,8 @@ sign_in "$memory_addr"
 memory_goal() {
   local name="$1"
   shift
-  local before
   sleep 1
-  before="$(rss_kib "$memory_pid")"
-  reset_peak "$memory_pid"
-  "$bin/storefront" bench "$@" --server "$memory_addr" --label storefront --json \
-    >"$work/memory.json"
-  python3 - "$work/memory.json" "$results/memory.$name.json" "$name" "$before" \
-    "$(hwm_kib "$memory_pid")" <<'EOF'
-import json, sys
-source, target, name, before, peak = sys.argv[1:]
-result = json.load(open(source))
-result.update(name=name, rssBeforeKiB=int(before), rssPeakKiB=int(peak))
-json.dump(result, open(target, "w"))
-EOF
+  measure "memory.$name" "$name" "$memory_pid" "$@" --server "$memory_addr" --label storefront
 }
 # The catalogue streamed twice: the first listing after start also fills what the server keeps
 # from then on (SQLite's page cache of each connection, statement caches, the allocator's

@@ -8,40 +8,38 @@ extension BenchRunner {
   /// MiB/s. Every image has the same bytes (a PNG signature, then zeros), so the server
   /// stores one file however many uploads run.
   func upload(size: Int, chunk: Int) async throws -> BenchResult {
-    guard let productID = try await self.catalogueIDs(limit: 1).first else {
-      throw CommandFailure("the catalogue is empty")
-    }
+    let productID = try await self.catalogueIDs(limit: 1)[0]
     let chunks = Self.imageChunks(size: size, chunk: chunk)
-    let metadata = self.plan.metadata
-    let options = self.callOptions
     return await self.closedLoop(scenario: "upload", unit: "bytes") { step in
-      let stored = try await step.client.uploadProductImages(
-        metadata: metadata,
-        options: options
-      ) { writer in
-        try await writer.write(Self.imageMetadata(productID: productID))
-        try await writer.write(contentsOf: chunks)
-      }
+      let stored = try await self.uploadImage(chunks, to: productID, with: step.client)
       // Bytes count once the server has stored them: a refused upload counts none.
       step.recorder.recordUnits(Int(clamping: stored.totalBytes))
     }
   }
 
-  /// DownloadProductImage of one image of `size` bytes, uploaded first: MiB/s.
-  func download(size: Int, chunk: Int) async throws -> BenchResult {
-    guard let client = self.clients.first,
-      let productID = try await self.catalogueIDs(limit: 1).first
-    else {
-      throw CommandFailure("the catalogue is empty")
-    }
-    let chunks = Self.imageChunks(size: size, chunk: 64 * 1024)
-    let uploaded = try await client.uploadProductImages(
+  /// One UploadProductImages of the image in `chunks` to `productID`.
+  private func uploadImage(
+    _ chunks: [Storefront_V1_ImageRequest],
+    to productID: String,
+    with client: BenchClient
+  ) async throws -> Storefront_V1_UploadResponse {
+    try await client.uploadProductImages(
       metadata: self.plan.metadata,
       options: self.callOptions
     ) { writer in
       try await writer.write(Self.imageMetadata(productID: productID))
       try await writer.write(contentsOf: chunks)
     }
+  }
+
+  /// DownloadProductImage of one image of `size` bytes, uploaded first: MiB/s.
+  func download(size: Int, chunk: Int) async throws -> BenchResult {
+    let productID = try await self.catalogueIDs(limit: 1)[0]
+    let uploaded = try await self.uploadImage(
+      Self.imageChunks(size: size, chunk: 64 * 1024),
+      to: productID,
+      with: self.clients[0]
+    )
     guard let imageID = uploaded.images.first?.imageID else {
       throw CommandFailure("the upload answered no image id")
     }

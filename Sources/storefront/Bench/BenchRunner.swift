@@ -84,7 +84,6 @@ struct BenchRunner: Sendable {
     let requests = try await self.catalogueIDs(limit: ids).map { id in
       Storefront_V1_ProductRequest.with { $0.id = id }
     }
-    guard !requests.isEmpty else { throw CommandFailure("the catalogue is empty") }
     let metadata = self.plan.metadata
     let options = self.callOptions
     return await self.closedLoop(scenario: "get", unit: "calls") { step in
@@ -121,10 +120,10 @@ struct BenchRunner: Sendable {
   }
 
   /// The ids of the first `limit` products of the catalogue, in id order (0: all).
+  /// - Throws: when the catalogue is empty: no scenario has anything to work on.
   func catalogueIDs(limit: Int) async throws -> [String] {
-    guard let client = self.clients.first else { return [] }
     let request = Storefront_V1_ProductRequest.with { $0.pageSize = Int32(clamping: limit) }
-    return try await client.listProducts(
+    let ids = try await self.clients.first?.listProducts(
       request,
       metadata: self.plan.metadata,
       options: self.callOptions
@@ -133,5 +132,7 @@ struct BenchRunner: Sendable {
       for try await message in response.messages { ids.append(message.product.id) }
       return ids
     }
+    guard let ids, !ids.isEmpty else { throw CommandFailure("the catalogue is empty") }
+    return ids
   }
 }
