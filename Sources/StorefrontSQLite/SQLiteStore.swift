@@ -62,6 +62,9 @@ public final class SQLiteStore: Sendable {
   /// The database file.
   public let path: String
 
+  /// The database file's name in a data directory.
+  public static let fileName = "storefront.sqlite"
+
   /// Opens (creating and migrating as needed) the database at `path`.
   /// - Throws: when the file cannot be opened or migrated.
   public init(path: String, configuration: Configuration = Configuration()) throws {

@@ -106,7 +106,7 @@ public final class StorefrontServer: Service, Sendable {
     let registry = PrometheusCollectorRegistry()
     let metrics = PrometheusMetricsFactory(registry: registry)
     self.store = try SQLiteStore(
-      path: configuration.dataDirectory.appendingPathComponent("storefront.sqlite").path,
+      path: configuration.dataDirectory.appendingPathComponent(SQLiteStore.fileName).path,
       configuration: SQLiteStore.Configuration(
         changeRetention: configuration.changeRetention,
         productCacheCapacity: configuration.productCacheCapacity,
@@ -127,9 +127,11 @@ public final class StorefrontServer: Service, Sendable {
         logger: logger
       )
     }
+    let hasher = PasswordHasher(parameters: configuration.auth.passwordHashing)
     self.authenticator = try await Self.makeAuthenticator(
       configuration: configuration,
       store: self.store,
+      hasher: hasher,
       logger: logger
     )
     self.chat = ChatHub(store: self.store, limits: configuration.chat)
@@ -167,10 +169,7 @@ public final class StorefrontServer: Service, Sendable {
       transportSecurity: Self.transportSecurity(configuration.tls),
       config: config
     )
-    let users = UserService(
-      users: self.store,
-      hasher: PasswordHasher(parameters: configuration.auth.passwordHashing)
-    )
+    let users = UserService(users: self.store, hasher: hasher)
     self.server = GRPCServer(
       transport: self.transport,
       services: [
@@ -214,6 +213,7 @@ public final class StorefrontServer: Service, Sendable {
   private static func makeAuthenticator(
     configuration: Configuration,
     store: SQLiteStore,
+    hasher: PasswordHasher,
     logger: Logger
   ) async throws -> Authenticator {
     let keyFile =
@@ -231,7 +231,7 @@ public final class StorefrontServer: Service, Sendable {
     return Authenticator(
       users: store,
       tokens: try await AccessTokens(key: key, lifetime: configuration.auth.tokenLifetime),
-      hasher: PasswordHasher(parameters: configuration.auth.passwordHashing),
+      hasher: hasher,
       throttle: LoginThrottle(configuration: configuration.auth.throttle),
       configuration: Authenticator.Configuration(userCacheTime: configuration.auth.userCacheTime)
     )

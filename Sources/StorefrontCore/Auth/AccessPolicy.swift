@@ -17,23 +17,29 @@ public struct AccessPolicy: Sendable {
     self.requireAuthForReads = requireAuthForReads
   }
 
-  /// The roles that may take `action`; nil when anyone may, signed in or not.
+  /// The roles that may take `action`; nil when anyone may, signed in or not. (The sets are
+  /// made once: the policy is asked on every call.)
   public func allowedRoles(for action: Action) -> Set<Role>? {
     switch action {
     case .signIn:
       return nil
     case .readCatalogue:
-      return self.requireAuthForReads ? Set(Role.allCases) : nil
+      return self.requireAuthForReads ? Self.everyRole : nil
     case .writeCatalogue:
-      return [.admin, .staff]
+      return Self.staffAndAdmins
     case .chat:
-      return Set(Role.allCases)
+      return Self.everyRole
     case .manageUsers:
-      return [.admin]
+      return Self.admins
     case .closed:
-      return []
+      return Self.nobody
     }
   }
+
+  private static let everyRole = Set(Role.allCases)
+  private static let staffAndAdmins: Set<Role> = [.admin, .staff]
+  private static let admins: Set<Role> = [.admin]
+  private static let nobody: Set<Role> = []
 
   /// Whether `principal` (nil: nobody signed in) may take `action`.
   public func decision(for action: Action, principal: Principal?) -> Decision {

@@ -45,9 +45,7 @@ public struct AccessTokens: Sendable {
   /// - Throws: when signing fails (a bug).
   public func issue(for principal: Principal) async throws -> Issued {
     let issued = self.now()
-    let seconds =
-      Double(self.lifetime.components.seconds)
-      + Double(self.lifetime.components.attoseconds) / 1e18
+    let seconds = self.lifetime / .seconds(1)
     // JWT times are whole seconds; the expiry is rounded down so a token never outlives
     // its lifetime.
     let expires = Date(

@@ -16,8 +16,9 @@ public struct BearerTokenInterceptor: ClientInterceptor {
       StreamingClientResponse<Output>
   ) async throws -> StreamingClientResponse<Output> {
     var request = request
-    if request.metadata[stringValues: "authorization"].first(where: { _ in true }) == nil {
-      request.metadata.addString("Bearer \(self.token)", forKey: "authorization")
+    let key = AuthInterceptor.authorizationKey
+    if request.metadata[stringValues: key].first(where: { _ in true }) == nil {
+      request.metadata.addString("Bearer \(self.token)", forKey: key)
     }
     return try await next(request, context)
   }

@@ -99,8 +99,8 @@ struct Bench: AsyncParsableCommand {
     let plan = BenchPlan(
       connections: self.connections,
       concurrency: self.workers,
-      warmup: self.count > 0 ? .zero : Self.duration(seconds: self.warmup),
-      duration: self.count > 0 ? .seconds(86_400) : Self.duration(seconds: self.duration),
+      warmup: self.count > 0 ? .zero : Duration(commandLineSeconds: self.warmup),
+      duration: self.count > 0 ? .seconds(86_400) : Duration(commandLineSeconds: self.duration),
       count: self.count,
       metadata: self.target.callMetadata
     )
@@ -138,9 +138,6 @@ struct Bench: AsyncParsableCommand {
     }
   }
 
-  private static func duration(seconds: Double) -> Duration {
-    .milliseconds(Int64(seconds * 1_000))
-  }
 }
 
 /// Which server `storefront bench` loads, and the metadata of every call it makes.

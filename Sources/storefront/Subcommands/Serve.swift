@@ -231,23 +231,23 @@ struct Serve: AsyncParsableCommand {
         windowBytes: self.http2WindowBytes,
         maxFrameBytes: self.http2MaxFrameBytes,
         maxConcurrentStreams: self.maxConcurrentStreams,
-        keepaliveTime: Self.duration(seconds: self.keepaliveTime),
-        keepaliveTimeout: Self.duration(seconds: self.keepaliveTimeout),
+        keepaliveTime: Duration(commandLineSeconds: self.keepaliveTime),
+        keepaliveTimeout: Duration(commandLineSeconds: self.keepaliveTimeout),
         compression: self.enableCompression,
-        minClientPingInterval: Self.duration(seconds: self.minClientPingInterval),
+        minClientPingInterval: Duration(commandLineSeconds: self.minClientPingInterval),
         // Connections still open when the grace period ends are closed: grpc-swift-nio-transport
         // can leave a stream opened in the instant of shutdown without an answer, and that
         // stream would otherwise hold its connection, and the server, open.
-        maxGraceTime: Self.duration(seconds: self.shutdownGrace)
+        maxGraceTime: Duration(commandLineSeconds: self.shutdownGrace)
       ),
       metricsPort: self.metricsPort,
-      healthProbeInterval: Self.duration(seconds: self.healthProbeInterval),
+      healthProbeInterval: Duration(commandLineSeconds: self.healthProbeInterval),
       auth: AuthSettings(
         tokenKeyFile: self.tokenKeyFile.map { URL(fileURLWithPath: $0) },
-        tokenLifetime: Self.duration(seconds: self.tokenTtl),
+        tokenLifetime: Duration(commandLineSeconds: self.tokenTtl),
         requireAuthForReads: self.requireAuthForReads,
         throttle: LoginThrottle.Configuration(freeFailures: self.loginFreeFailures),
-        userCacheTime: Self.duration(seconds: self.userCacheTime)
+        userCacheTime: Duration(commandLineSeconds: self.userCacheTime)
       ),
       tls: self.tlsCert.map { cert in
         TLSSettings(
@@ -275,7 +275,7 @@ struct Serve: AsyncParsableCommand {
       gracefulShutdownSignals: [.sigterm, .sigint],
       logger: logger
     )
-    let grace = Self.duration(seconds: self.shutdownGrace)
+    let grace = Duration(commandLineSeconds: self.shutdownGrace)
     groupConfiguration.maximumGracefulShutdownDuration = grace
     let group = ServiceGroup(configuration: groupConfiguration)
     try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -307,10 +307,6 @@ struct Serve: AsyncParsableCommand {
   }
 
   /// Seconds from a command-line value as a duration, to the millisecond.
-  private static func duration(seconds: Double) -> Duration {
-    .milliseconds(Int64(seconds * 1_000))
-  }
-
   /// The settings as this server runs with them, one line at start. Options whose name says
   /// they hold a secret are hidden (file names, such as `--token-key-file`, are not secrets).
   private func logEffectiveSettings(to logger: Logger) {

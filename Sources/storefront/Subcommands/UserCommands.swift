@@ -16,11 +16,18 @@ struct DataDirectoryOption: ParsableArguments {
   @Option(help: "Where the database lives (the server's --data-dir).")
   var dataDir = "storefront-data"
 
-  /// Opens the store, creating the directory and database if needed.
-  func openStore() throws -> SQLiteStore {
+  /// Runs `body` with the store (creating the directory and database if needed), closed
+  /// afterwards; the store's refusals become the command's failure.
+  func withStore<Result>(_ body: (SQLiteStore) async throws -> Result) async throws -> Result {
     let directory = URL(fileURLWithPath: self.dataDir, isDirectory: true)
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    return try SQLiteStore(path: directory.appendingPathComponent("storefront.sqlite").path)
+    let store = try SQLiteStore(path: directory.appendingPathComponent(SQLiteStore.fileName).path)
+    defer { try? store.close() }
+    do {
+      return try await body(store)
+    } catch let error as StorefrontError {
+      throw CommandFailure(error.message)
+    }
   }
 }
 
@@ -80,13 +87,7 @@ struct UserAdd: AsyncParsableCommand {
       role: Role(rawValue: self.role) ?? .shopper,
       passwordHash: try PasswordHasher(parameters: parameters).hash(password)
     )
-    let store = try self.data.openStore()
-    defer { try? store.close() }
-    do {
-      try await store.insert(user)
-    } catch let error as StorefrontError {
-      throw CommandFailure(error.message)
-    }
+    try await self.data.withStore { try await $0.insert(user) }
     try writeToStandardOutput("added \(user.username) (\(user.role.rawValue))\n")
   }
 }
@@ -103,13 +104,7 @@ struct UserDisable: AsyncParsableCommand {
   @OptionGroup var data: DataDirectoryOption
 
   func run() async throws {
-    let store = try self.data.openStore()
-    defer { try? store.close() }
-    do {
-      try await store.setEnabled(false, username: self.username)
-    } catch let error as StorefrontError {
-      throw CommandFailure(error.message)
-    }
+    try await self.data.withStore { try await $0.setEnabled(false, username: self.username) }
     try writeToStandardOutput("disabled \(self.username)\n")
   }
 }
@@ -126,9 +121,7 @@ struct UserList: AsyncParsableCommand {
   @OptionGroup var data: DataDirectoryOption
 
   func run() async throws {
-    let store = try self.data.openStore()
-    defer { try? store.close() }
-    for user in try await store.users() {
+    for user in try await self.data.withStore({ try await $0.users() }) {
       let line: String
       if self.json {
         let object: [String: Any] = [
