@@ -31,7 +31,8 @@ public final class ChangeTail: Sendable {
   /// Records a commit that moved the log's head from `previous` to `head`: `changes` are all
   /// of the changes it appended, in sequence order, or nil when the store did not read them
   /// back (too many to keep, or nobody is reading the log): the tail then starts afresh at
-  /// `head`. `prunedThrough` is the log's newest pruned sequence after the commit.
+  /// `head`. `prunedThrough` is the sequence the commit pruned the log through (0: it pruned
+  /// nothing; the tail never starts below what earlier commits pruned).
   public func record(
     _ changes: [ProductChange]?,
     after previous: Int64,

@@ -43,14 +43,15 @@ extension SQLiteStore: ProductChangeStore {
 
   /// Drops the changes that `retention` no longer keeps. Runs in the transaction of a write
   /// that moved the head from `before` to `head`, about ten times per `maxCount` changes.
+  /// - Returns: the sequence it pruned through now; 0 when it pruned nothing.
   static func pruneChanges(
     _ db: Database,
     head: Int64,
     before: Int64,
     retention: ChangeRetention
-  ) throws {
+  ) throws -> Int64 {
     let interval = max(1, min(1_000, retention.maxCount / 10))
-    guard head / interval != before / interval else { return }
+    guard head / interval != before / interval else { return 0 }
     let cutoff = Self.databaseTime(Date()) - retention.maxAge.microseconds
     // The oldest changes past their age, looking at a bounded number of rows per pass.
     let tooOld =
@@ -68,12 +69,13 @@ extension SQLiteStore: ProductChangeStore {
     // (after the retention was lowered, say); later writes prune the rest.
     let pruned = try Self.prunedThrough(db)
     let horizon = min(max(head - retention.maxCount, tooOld), pruned + Self.changeScanWindow)
-    guard horizon > pruned else { return }
+    guard horizon > pruned else { return 0 }
     try db.execute(cached: "DELETE FROM product_change WHERE sequence <= ?", arguments: [horizon])
     try db.execute(
       cached: "UPDATE product_change_state SET pruned_through = MAX(pruned_through, ?)",
       arguments: [horizon]
     )
+    return horizon
   }
 
   public func latestChangeSequence() async throws -> Int64 {

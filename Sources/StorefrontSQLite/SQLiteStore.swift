@@ -163,8 +163,9 @@ public final class SQLiteStore: Sendable {
             db.cachedStatement(sql: "SELECT id FROM product_change WHERE sequence > ?"),
             arguments: [before]
           )
-        try Self.pruneChanges(db, head: after, before: before, retention: retention)
-        let pruned = try Self.prunedThrough(db)
+        // What this commit pruned is all the tail needs to drop: it starts after a head,
+        // and nothing older than a head is pruned without a commit that says so.
+        let pruned = try Self.pruneChanges(db, head: after, before: before, retention: retention)
         db.afterNextTransaction { _ in
           tail.record(changes, after: before, through: after, prunedThrough: pruned)
         }

@@ -126,40 +126,47 @@ final class MetricHandles: Sendable {
 
   /// The RPCs of `method` in flight.
   func inFlight(method: String) -> Meter {
-    if let meter = self.meters.withLock({ $0[method] }) { return meter }
-    let meter = Meter(
-      label: MetricsInterceptor.Name.inFlight,
-      dimensions: [("method", method)],
-      factory: self.factory
-    )
-    return self.meters.withLock { meters in
-      if let existing = meters[method] { return existing }
-      meters[method] = meter
-      return meter
+    Self.memoized(in: self.meters, method) {
+      Meter(
+        label: MetricsInterceptor.Name.inFlight,
+        dimensions: [("method", method)],
+        factory: self.factory
+      )
     }
   }
 
   /// The count and latency of `method`'s RPCs that ended with `code` (nil: ok).
   func outcome(method: String, code: RPCError.Code?) -> Outcome {
-    let key = Key(method: method, code: code)
-    if let outcome = self.outcomes.withLock({ $0[key] }) { return outcome }
-    let dimensions = [("method", method), ("code", code.map { "\($0)" } ?? "ok")]
-    let outcome = Outcome(
-      handled: Counter(
-        label: MetricsInterceptor.Name.handled,
-        dimensions: dimensions,
-        factory: self.factory
-      ),
-      duration: Timer(
-        label: MetricsInterceptor.Name.duration,
-        dimensions: dimensions,
-        factory: self.factory
+    Self.memoized(in: self.outcomes, Key(method: method, code: code)) {
+      let dimensions = [("method", method), ("code", code.map { "\($0)" } ?? "ok")]
+      return Outcome(
+        handled: Counter(
+          label: MetricsInterceptor.Name.handled,
+          dimensions: dimensions,
+          factory: self.factory
+        ),
+        duration: Timer(
+          label: MetricsInterceptor.Name.duration,
+          dimensions: dimensions,
+          factory: self.factory
+        )
       )
-    )
-    return self.outcomes.withLock { outcomes in
-      if let existing = outcomes[key] { return existing }
-      outcomes[key] = outcome
-      return outcome
+    }
+  }
+
+  /// The handle kept for `key`, made by `make` the first time: outside the lock, so a
+  /// racing maker's handle may be dropped in favour of the one kept first.
+  private static func memoized<Key: Hashable & Sendable, Value: Sendable>(
+    in table: borrowing Mutex<[Key: Value]>,
+    _ key: Key,
+    make: () -> Value
+  ) -> Value {
+    if let value = table.withLock({ $0[key] }) { return value }
+    let made = make()
+    return table.withLock { table in
+      if let existing = table[key] { return existing }
+      table[key] = made
+      return made
     }
   }
 }
