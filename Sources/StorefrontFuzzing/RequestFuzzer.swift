@@ -117,15 +117,17 @@ public final class RequestFuzzer: Sendable {
     let transport = InProcessTransport()
     let server = GRPCServer(
       transport: transport.server,
-      services: [
+      services: StorefrontServer.apiServices(
         service,
-        AuthService(authenticator: authenticator),
-        UserService(users: store, hasher: hasher),
-      ],
-      interceptors: [
-        StatusInterceptor(logger: logger),
-        AuthInterceptor(authenticator: authenticator, policy: AccessPolicy()),
-      ]
+        authenticator: authenticator,
+        users: store,
+        hasher: hasher
+      ),
+      interceptors: StorefrontServer.apiInterceptors(
+        authenticator: authenticator,
+        policy: AccessPolicy(),
+        logger: logger
+      )
     )
     let client = GRPCClient(transport: transport.client)
     self.store = store

@@ -1,6 +1,6 @@
 import CoreMetrics
 public import Foundation
-import GRPCCore
+public import GRPCCore
 import GRPCNIOTransportHTTP2
 public import Logging
 import Prometheus
@@ -169,25 +169,24 @@ public final class StorefrontServer: Service, Sendable {
       transportSecurity: Self.transportSecurity(configuration.tls),
       config: config
     )
-    let users = UserService(users: self.store, hasher: hasher)
     self.server = GRPCServer(
       transport: self.transport,
-      services: [
+      services: Self.apiServices(
         service,
-        AuthService(authenticator: self.authenticator),
-        users,
+        authenticator: self.authenticator,
+        users: self.store,
+        hasher: hasher
+      ) + [
         HealthService(status: self.health),
         ReflectionService(index: descriptors),
         ReflectionServiceV1Alpha(index: descriptors),
       ],
-      interceptors: [
-        MetricsInterceptor(factory: metrics),
-        StatusInterceptor(logger: logger),
-        AuthInterceptor(
+      interceptors: [MetricsInterceptor(factory: metrics)]
+        + Self.apiInterceptors(
           authenticator: self.authenticator,
-          policy: AccessPolicy(requireAuthForReads: configuration.auth.requireAuthForReads)
-        ),
-      ]
+          policy: AccessPolicy(requireAuthForReads: configuration.auth.requireAuthForReads),
+          logger: logger
+        )
     )
     if let metricsPort = configuration.metricsPort {
       let chat = self.chat
@@ -210,6 +209,35 @@ public final class StorefrontServer: Service, Sendable {
 
   /// Loads (or creates) the token key and tells the operator how to make the first admin
   /// when there are no users.
+  /// The API's services: products, sign-in and users. `storefront serve` adds health and
+  /// reflection; the fuzz harness serves these alone.
+  public static func apiServices(
+    _ products: ProductService,
+    authenticator: Authenticator,
+    users: any UserStore,
+    hasher: PasswordHasher
+  ) -> [any RegistrableRPCService] {
+    [
+      products,
+      AuthService(authenticator: authenticator),
+      UserService(users: users, hasher: hasher),
+    ]
+  }
+
+  /// The interceptors every assembly of the API runs, in order: statuses and the access log
+  /// first (it sees every call's final status), then authentication and the access policy.
+  /// `storefront serve` puts metrics before them.
+  public static func apiInterceptors(
+    authenticator: Authenticator,
+    policy: AccessPolicy,
+    logger: Logger
+  ) -> [any ServerInterceptor] {
+    [
+      StatusInterceptor(logger: logger),
+      AuthInterceptor(authenticator: authenticator, policy: policy),
+    ]
+  }
+
   private static func makeAuthenticator(
     configuration: Configuration,
     store: SQLiteStore,
