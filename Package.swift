@@ -50,7 +50,8 @@ let targets: [Target] = [
     ],
     swiftSettings: defaultSwiftSettings
   ),
-  // Domain types, validation, errors, store protocols and the chat hub. No gRPC here.
+  // The domain: types, validation, the use cases, store protocols and the mechanisms any
+  // store uses (cache, change tail, chat hub). No gRPC here.
   .target(
     name: "StorefrontCore",
     dependencies: [
@@ -147,10 +148,22 @@ let targets: [Target] = [
     ],
     swiftSettings: defaultSwiftSettings
   ),
+  // What the test targets share: temporary directories, fixtures, chat waits, store
+  // factories and the store contract that every store's test target runs.
+  .target(
+    name: "StorefrontTestKit",
+    dependencies: [
+      .target(name: "StorefrontCore"),
+      .target(name: "StorefrontSQLite"),
+    ],
+    path: "Tests/StorefrontTestKit",
+    swiftSettings: defaultSwiftSettings
+  ),
   .testTarget(
     name: "StorefrontCoreTests",
     dependencies: [
-      .target(name: "StorefrontCore")
+      .target(name: "StorefrontCore"),
+      .target(name: "StorefrontTestKit"),
     ],
     swiftSettings: defaultSwiftSettings
   ),
@@ -159,6 +172,7 @@ let targets: [Target] = [
     dependencies: [
       .target(name: "StorefrontCore"),
       .target(name: "StorefrontSQLite"),
+      .target(name: "StorefrontTestKit"),
       .product(name: "GRDB", package: "GRDB.swift"),
     ],
     swiftSettings: defaultSwiftSettings
@@ -175,6 +189,7 @@ let targets: [Target] = [
   .testTarget(
     name: "StorefrontServiceTests",
     dependencies: [
+      .target(name: "StorefrontTestKit"),
       .target(name: "StorefrontAPI"),
       .target(name: "StorefrontCore"),
       .target(name: "StorefrontSQLite"),

@@ -93,9 +93,10 @@ public final class RequestFuzzer: Sendable {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let logger = Logger(label: "storefront.fuzz") { _ in SwiftLogNoOpLogHandler() }
     let store = try SQLiteStore(path: directory.appendingPathComponent("fuzz.sqlite").path)
+    let catalogue = CachedCatalogue(store, feed: store.feed)
     let service = ProductService(
-      products: store,
-      changes: store,
+      products: catalogue,
+      changes: catalogue,
       images: store,
       blobs: try ImageBlobStore(root: directory.appendingPathComponent("images")),
       chat: ChatHub(store: store),

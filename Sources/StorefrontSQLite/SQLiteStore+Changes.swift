@@ -3,10 +3,6 @@ import GRDB
 public import StorefrontCore
 
 extension SQLiteStore: ProductChangeStore {
-  /// How many log rows one ``changes(after:matching:limit:)`` call looks at, at most, so
-  /// that a filter matching little does not scan the whole log in one read.
-  static let changeScanWindow: Int64 = 10_000
-
   /// The newest sequence handed out, pruned or not.
   static func changeHead(_ db: Database) throws -> Int64 {
     try Int64.fetchOne(
@@ -63,12 +59,12 @@ extension SQLiteStore: ProductChangeStore {
             ) WHERE change_time < ?
             """
         ),
-        arguments: [Self.changeScanWindow, cutoff]
+        arguments: [ProductChange.logScanWindow, cutoff]
       ) ?? 0
     // At most one scan window per pass, so that one write never carries a huge deletion
     // (after the retention was lowered, say); later writes prune the rest.
     let pruned = try Self.prunedThrough(db)
-    let horizon = min(max(head - retention.maxCount, tooOld), pruned + Self.changeScanWindow)
+    let horizon = min(max(head - retention.maxCount, tooOld), pruned + ProductChange.logScanWindow)
     guard horizon > pruned else { return 0 }
     try db.execute(cached: "DELETE FROM product_change WHERE sequence <= ?", arguments: [horizon])
     try db.execute(
@@ -98,17 +94,14 @@ extension SQLiteStore: ProductChangeStore {
     }
   }
 
-  /// Served from the change tail when it holds every change after `sequence` (a watcher
-  /// that has caught up), else read from the log.
+  /// Read from the log; ``CachedCatalogue`` answers caught-up watchers from the feed's tail
+  /// first.
   public func changes(
     after sequence: Int64,
     matching filter: ChangeFilter,
     limit: Int
   ) async throws -> (changes: [ProductChange], through: Int64) {
-    if let answer = self.changeTail.changes(after: sequence, matching: filter, limit: limit) {
-      return answer
-    }
-    return try await self.read { db in
+    try await self.read { db in
       let pruned = try Self.prunedThrough(db)
       let head = try Self.changeHead(db)
       guard sequence >= pruned else {
@@ -124,7 +117,7 @@ extension SQLiteStore: ProductChangeStore {
           message: "sequence \(sequence) was never handed out; the newest is \(head)"
         )
       }
-      let window = min(head, sequence + Self.changeScanWindow)
+      let window = min(head, sequence + ProductChange.logScanWindow)
       var sql = "SELECT * FROM product_change WHERE sequence > ? AND sequence <= ?"
       var arguments: StatementArguments = [sequence, window]
       if let category = filter.category {
@@ -150,17 +143,17 @@ extension SQLiteStore: ProductChangeStore {
   }
 
   public func waitForChange(after sequence: Int64) async throws {
-    try await self.changeSignal.wait(after: sequence)
+    try await self.feed.waitForChange(after: sequence)
   }
 
   /// Ends every ``waitForChange(after:)``, now and later, with `unavailable`: for a server
   /// that is shutting down, so that live feeds end.
   public func endChangeWaits() {
-    self.changeSignal.close()
+    self.feed.close()
   }
 
   /// How many tasks wait in ``waitForChange(after:)``: watchers that have caught up.
-  public var changeWaiterCount: Int { self.changeSignal.waiterCount }
+  public var changeWaiterCount: Int { self.feed.waiterCount }
 }
 
 extension Duration {

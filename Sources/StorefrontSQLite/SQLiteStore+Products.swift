@@ -71,13 +71,19 @@ extension SQLiteStore: ProductStore {
     )
   }
 
-  /// A cached product needs no read of the database; one that is not is read and cached.
+  /// Read from the database; ``CachedCatalogue`` answers from the feed's cache first.
   public func product(id: String) async throws -> Product {
-    if let cached = self.cache.product(id: id) { return cached }
-    let ticket = self.cache.fillTicket()
-    let product = try await self.read { db in try Self.fetchProduct(db, id: id) }
-    self.cache.fill(product, ticket: ticket)
-    return product
+    try await self.read { db in try Self.fetchProduct(db, id: id) }
+  }
+
+  public func product(sku: String) async throws -> Product? {
+    guard !Self.containsNUL(sku) else { return nil }
+    return try await self.read { db in
+      try Row.fetchOne(
+        db.cachedStatement(sql: "SELECT \(Self.productColumns) FROM product WHERE sku = ?"),
+        arguments: [sku]
+      ).map(Self.product(from:))
+    }
   }
 
   public func products(matching filter: ProductFilter, limit: Int) async throws -> [Product] {
@@ -112,17 +118,13 @@ extension SQLiteStore: ProductStore {
   }
 
   public func insert(_ draft: ProductDraft) async throws -> Product {
-    try draft.validate()
     let product = Self.newProduct(draft)
     try await self.write { db in try Self.insert(product, into: db) }
     return product
   }
 
-  /// Inserts many products in one transaction, for demo catalogues and bulk loads.
-  /// - Returns: how many were inserted.
   public func insert(contentsOf drafts: [ProductDraft]) async throws -> Int {
-    for draft in drafts { try draft.validate() }
-    return try await self.write { db in
+    try await self.write { db in
       for draft in drafts {
         try Self.insert(Self.newProduct(draft), into: db)
       }
@@ -131,8 +133,7 @@ extension SQLiteStore: ProductStore {
   }
 
   public func upsert(_ drafts: [ProductDraft]) async throws -> [UpsertOutcome] {
-    for draft in drafts { try draft.validate() }
-    return try await self.write { db in
+    try await self.write { db in
       try drafts.map { draft in
         let existing = try String.fetchOne(
           db.cachedStatement(sql: "SELECT id FROM product WHERE sku = ?"),

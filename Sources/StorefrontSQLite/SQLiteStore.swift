@@ -16,14 +16,8 @@ public final class SQLiteStore: Sendable {
 
     /// How long the change log keeps changes.
     public var changeRetention: ChangeRetention
-    /// How many products `product(id:)` keeps in memory (0: none). Every write invalidates
-    /// the products it touched before it returns.
-    public var productCacheCapacity: Int
-    /// How many of the newest changes are kept in memory for watchers that have caught up
-    /// (0: none; every watcher then reads each commit from the database).
-    public var changeTailCapacity: Int
-    /// The tail is filled while someone read the change log within this long; nil: always.
-    public var changeTailIdleTime: Duration?
+    /// What the store keeps in memory: the product cache and the change tail.
+    public var feed: ChangeFeed.Configuration
     /// Where the latency of reads and writes goes (`storefront_store_query_duration_seconds`,
     /// by `kind`); nowhere when nil.
     public var metricsFactory: (any MetricsFactory)?
@@ -32,31 +26,22 @@ public final class SQLiteStore: Sendable {
       maximumReaderCount: Int = 4,
       busyTimeout: TimeInterval = 5,
       changeRetention: ChangeRetention = ChangeRetention(),
-      productCacheCapacity: Int = 10_000,
-      changeTailCapacity: Int = 4_096,
-      changeTailIdleTime: Duration? = .seconds(10),
+      feed: ChangeFeed.Configuration = ChangeFeed.Configuration(),
       metricsFactory: (any MetricsFactory)? = nil
     ) {
       self.maximumReaderCount = maximumReaderCount
       self.busyTimeout = busyTimeout
       self.changeRetention = changeRetention
-      self.productCacheCapacity = productCacheCapacity
-      self.changeTailCapacity = changeTailCapacity
-      self.changeTailIdleTime = changeTailIdleTime
+      self.feed = feed
       self.metricsFactory = metricsFactory
     }
   }
 
   let pool: DatabasePool
   let changeRetention: ChangeRetention
-  /// Told of every commit that appended to the change log.
-  let changeSignal: ChangeSignal
-  /// Recently read products; ``write(_:)`` invalidates what each write touched.
-  let cache: ProductCache
-  /// The newest changes; ``write(_:)`` records each commit's.
-  let changeTail: ChangeTail
-  /// See ``Configuration/changeTailIdleTime``.
-  private let changeTailIdleTime: Duration?
+  /// Told of every commit that appended to the change log; wrap the store in a
+  /// ``CachedCatalogue`` over it to serve reads from memory.
+  public let feed: ChangeFeed
   /// The latency of reads and of writes, when measured.
   private let timers: (read: CoreMetrics.Timer, write: CoreMetrics.Timer)?
   /// The database file.
@@ -79,12 +64,6 @@ public final class SQLiteStore: Sendable {
     }
     self.path = path
     self.changeRetention = configuration.changeRetention
-    self.cache = ProductCache(capacity: configuration.productCacheCapacity)
-    // A tail longer than one scan window of the log would answer a `through` the log would not.
-    self.changeTail = ChangeTail(
-      capacity: min(configuration.changeTailCapacity, Int(Self.changeScanWindow))
-    )
-    self.changeTailIdleTime = configuration.changeTailIdleTime
     self.timers = configuration.metricsFactory.map { factory in
       let label = "storefront_store_query_duration_seconds"
       return (
@@ -95,7 +74,7 @@ public final class SQLiteStore: Sendable {
     let pool = try DatabasePool(path: path, configuration: config)
     try Self.migrator.migrate(pool)
     self.pool = pool
-    self.changeSignal = ChangeSignal(head: try pool.read(Self.changeHead))
+    self.feed = ChangeFeed(configuration: configuration.feed, head: try pool.read(Self.changeHead))
   }
 
   /// Case folding for `query` matches, Unicode-aware (SQLite's own LOWER is ASCII-only).
@@ -127,30 +106,26 @@ public final class SQLiteStore: Sendable {
 
   /// Runs `body` in a write transaction, translating SQLite's errors into domain errors.
   /// When the transaction appended to the change log, it prunes the log as its retention
-  /// says, records the new changes in the change tail once the commit succeeded (in commit
-  /// order: GRDB runs the hook on its writer queue; while nobody has read the change log for
-  /// `changeTailIdleTime`, the tail is only told to start afresh), and after the commit it
-  /// drops the products it changed from the cache and wakes the watchers. Every product write
-  /// appends to the change log (the watch feed depends on it), so the log's new entries name
-  /// exactly the products to forget. (The commit hook is a transaction observer, for which GRDB
-  /// stops reusing cached DELETE statements; the few deletes recompile, a few microseconds.)
+  /// says and, once the commit succeeded, records the commit in the feed (on GRDB's writer
+  /// queue, so in commit order, and before the write returns): the feed's tail gets the new
+  /// changes if it wants them, its cache forgets the products they name, and watchers wake.
+  /// Every product write appends to the change log (the watch feed depends on it), so the
+  /// log's new entries name exactly the products to forget. (The commit hook is a transaction
+  /// observer, for which GRDB stops reusing cached DELETE statements; the few deletes
+  /// recompile, a few microseconds.)
   func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
     let retention = self.changeRetention
-    let tail = self.changeTail
-    // Read the commit's rows back for the tail only while someone reads the change log.
-    let fillTail = self.changeTailIdleTime.map { tail.wasAsked(within: $0) } ?? true
+    let feed = self.feed
     let start = ContinuousClock.now
     defer { self.timers?.write.recordSeconds((ContinuousClock.now - start) / .seconds(1)) }
     do {
-      let (result, head, changed) = try await self.pool.write {
-        db -> (T, Int64, [String]) in
+      return try await self.pool.write { db -> T in
         let before = try Self.changeHead(db)
         let result = try body(db)
         let after = try Self.changeHead(db)
-        guard after != before else { return (result, after, []) }
-        // The commit's changes for the tail, unless there are more than it keeps.
+        guard after != before else { return result }
         let changes =
-          fillTail && after - before <= Int64(tail.capacity)
+          feed.wantsChanges(count: after - before)
           ? try Self.changes(
             db.cachedStatement(
               sql: "SELECT * FROM product_change WHERE sequence > ? ORDER BY sequence"
@@ -166,14 +141,16 @@ public final class SQLiteStore: Sendable {
         // What this commit pruned is all the tail needs to drop: it starts after a head,
         // and nothing older than a head is pruned without a commit that says so.
         let pruned = try Self.pruneChanges(db, head: after, before: before, retention: retention)
-        db.afterNextTransaction { _ in
-          tail.record(changes, after: before, through: after, prunedThrough: pruned)
-        }
-        return (result, after, changed)
+        let commit = ChangeFeed.Commit(
+          previousHead: before,
+          head: after,
+          changes: changes,
+          changedIDs: changed,
+          prunedThrough: pruned
+        )
+        db.afterNextTransaction { _ in feed.record(commit) }
+        return result
       }
-      if !changed.isEmpty { self.cache.invalidate(ids: changed) }
-      self.changeSignal.advance(to: head)
-      return result
     } catch let error as DatabaseError {
       throw Self.translate(error)
     }

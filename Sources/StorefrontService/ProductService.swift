@@ -1,9 +1,10 @@
 public import Logging
-import StorefrontAPI
+public import StorefrontAPI
 public import StorefrontCore
 
-/// The gRPC face of the catalogue: decodes and validates requests, calls Core and the stores,
-/// and encodes the answers. Errors are mapped to status codes by ``StatusInterceptor``.
+/// The gRPC face of the catalogue. Each RPC does three things: translates the request into
+/// domain terms, calls a use case of StorefrontCore, and translates the result back.
+/// Errors become statuses in one place, ``StatusMapping``, run by ``StatusInterceptor``.
 public struct ProductService: Sendable {
   /// Limits and sizes of the service; defaults suit production.
   public struct Configuration: Sendable {
@@ -35,13 +36,23 @@ public struct ProductService: Sendable {
       self.downloadChunkBytes = downloadChunkBytes
       self.importBatchSize = importBatchSize
     }
+
+    /// The image limits these settings make.
+    var imageLimits: ImageLimits {
+      ImageLimits(
+        maxImageBytes: self.maxImageBytes,
+        maxImagesPerUpload: self.maxImagesPerUpload,
+        downloadChunkBytes: self.downloadChunkBytes
+      )
+    }
   }
 
+  let catalogue: Catalogue
+  let chatRooms: ChatRooms
   let products: any ProductStore
   let changes: any ProductChangeStore
   let images: any ImageStore
-  let blobs: ImageBlobStore
-  let chat: ChatHub
+  let content: any ImageContentStore
   let configuration: Configuration
   let logger: Logger
   let drain: DrainState
@@ -50,7 +61,7 @@ public struct ProductService: Sendable {
   ///   - products: where products live.
   ///   - changes: the log of product writes, for WatchProducts.
   ///   - images: where image records live.
-  ///   - blobs: where image files live.
+  ///   - blobs: where image bytes live.
   ///   - chat: the live chat rooms.
   ///   - configuration: limits.
   ///   - logger: for events an operator may act on.
@@ -59,39 +70,27 @@ public struct ProductService: Sendable {
     products: any ProductStore,
     changes: any ProductChangeStore,
     images: any ImageStore,
-    blobs: ImageBlobStore,
+    blobs: any ImageContentStore,
     chat: ChatHub,
     configuration: Configuration = Configuration(),
     logger: Logger,
     drain: DrainState = DrainState()
   ) {
+    self.catalogue = Catalogue(
+      products: products,
+      blobs: blobs,
+      chat: chat,
+      configuration: Catalogue.Configuration(listBatchSize: configuration.listBatchSize)
+    )
+    self.chatRooms = ChatRooms(hub: chat, products: products)
     self.products = products
     self.changes = changes
     self.images = images
-    self.blobs = blobs
-    self.chat = chat
+    self.content = blobs
     self.configuration = configuration
     self.logger = logger
     self.drain = drain
   }
 }
 
-extension ProductService {
-  /// The longest identifier accepted; longer ones cannot exist.
-  static let maxIDLength = 128
-
-  /// Checks that a request names an id.
-  /// - Throws: ``StorefrontError`` `invalidArgument` naming `field`.
-  static func requireID(_ id: String, field: String) throws(StorefrontError) -> String {
-    guard !id.isEmpty else {
-      throw StorefrontError.invalidArgument(field: field, "must not be empty")
-    }
-    guard id.utf8.count <= Self.maxIDLength else {
-      throw StorefrontError.invalidArgument(
-        field: field,
-        "must be at most \(Self.maxIDLength) bytes"
-      )
-    }
-    return id
-  }
-}
+extension ProductService: Storefront_V1_ProductService.SimpleServiceProtocol {}

@@ -26,7 +26,9 @@ public final class DrainState: Sendable {
 }
 
 extension ServerContext {
-  /// Runs `body` in a task that is cancelled as soon as the RPC is.
+  /// Runs `body` in a task that is cancelled as soon as the RPC is: the one way a handler
+  /// follows its call's cancellation. Every streaming RPC runs its work in this, and the use
+  /// cases inside check their task's cancellation (`Task.checkCancellation()`).
   ///
   /// grpc-swift-2 flags an RPC as cancelled when the client resets the stream or the deadline
   /// passes, but it does not cancel the handler's task. Streaming handlers run inside this, so
@@ -56,14 +58,6 @@ extension ServerContext {
       }
       throw RPCError(code: .cancelled, message: "the RPC was cancelled")
     }
-  }
-
-  /// Throws CANCELLED once the client has gone, the deadline has passed or the task is
-  /// cancelled; for loops that check between steps. The transport's flag is read as
-  /// ``cancellingWithRPC(unlessDraining:_:)`` reads it.
-  func checkNotCancelled(unlessDraining drain: DrainState?) throws {
-    let flagged = self.cancellation.isCancelled && Self.flagCounts(unlessDraining: drain)
-    if flagged || Task.isCancelled { throw Self.rpcCancelled }
   }
 
   /// Whether the transport's cancellation flag means the RPC is over: always, except once

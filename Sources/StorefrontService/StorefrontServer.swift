@@ -109,10 +109,11 @@ public final class StorefrontServer: Service, Sendable {
       path: configuration.dataDirectory.appendingPathComponent(SQLiteStore.fileName).path,
       configuration: SQLiteStore.Configuration(
         changeRetention: configuration.changeRetention,
-        productCacheCapacity: configuration.productCacheCapacity,
+        feed: ChangeFeed.Configuration(productCacheCapacity: configuration.productCacheCapacity),
         metricsFactory: metrics
       )
     )
+    let catalogue = CachedCatalogue(self.store, feed: self.store.feed)
     self.blobs = try ImageBlobStore(
       root: configuration.dataDirectory.appendingPathComponent("images", isDirectory: true)
     )
@@ -136,8 +137,8 @@ public final class StorefrontServer: Service, Sendable {
     )
     self.chat = ChatHub(store: self.store, limits: configuration.chat)
     let service = ProductService(
-      products: self.store,
-      changes: self.store,
+      products: catalogue,
+      changes: catalogue,
       images: self.store,
       blobs: self.blobs,
       chat: self.chat,
@@ -207,8 +208,6 @@ public final class StorefrontServer: Service, Sendable {
     }
   }
 
-  /// Loads (or creates) the token key and tells the operator how to make the first admin
-  /// when there are no users.
   /// The API's services: products, sign-in and users. `storefront serve` adds health and
   /// reflection; the fuzz harness serves these alone.
   public static func apiServices(
@@ -224,8 +223,9 @@ public final class StorefrontServer: Service, Sendable {
     ]
   }
 
-  /// The interceptors every assembly of the API runs, in order: statuses and the access log
-  /// first (it sees every call's final status), then authentication and the access policy.
+  /// The interceptors every assembly of the API runs, in order: request ids and the access
+  /// log first (it sees every call's final status), then the status mapping, then
+  /// authentication and the access policy.
   /// `storefront serve` puts metrics before them.
   public static func apiInterceptors(
     authenticator: Authenticator,
@@ -233,11 +233,14 @@ public final class StorefrontServer: Service, Sendable {
     logger: Logger
   ) -> [any ServerInterceptor] {
     [
+      AccessLogInterceptor(logger: logger),
       StatusInterceptor(logger: logger),
       AuthInterceptor(authenticator: authenticator, policy: policy),
     ]
   }
 
+  /// Loads (or creates) the token key and tells the operator how to make the first admin
+  /// when there are no users.
   private static func makeAuthenticator(
     configuration: Configuration,
     store: SQLiteStore,

@@ -1,4 +1,5 @@
 import Foundation
+import StorefrontTestKit
 import Testing
 
 @testable import StorefrontCore

@@ -123,4 +123,24 @@ struct ProductUpdateTests {
     #expect(draft.currency == "USD")
     #expect(draft.name == "New name")
   }
+
+  @Test("an update mask names fields by their API paths; an empty one names every field")
+  func maskPaths() throws {
+    let some = try ProductUpdate(id: "p_1", paths: ["price_cents", "name"], values: Self.newValues)
+    #expect(some.fields == [.priceCents, .name])
+    let all = try ProductUpdate(id: "p_1", paths: [], values: Self.newValues)
+    #expect(all.fields == Set(ProductField.allCases))
+  }
+
+  @Test(
+    "an update mask path that is not a writable field is refused, naming update_mask",
+    arguments: ["id", "etag", "image_ids", "priceCents", ""]
+  )
+  func unknownMaskPath(_ path: String) {
+    let error = #expect(throws: StorefrontError.self) {
+      try ProductUpdate(id: "p_1", paths: ["name", path], values: Self.newValues)
+    }
+    #expect(error?.code == .invalidArgument)
+    #expect(error?.fieldViolations.map(\.field) == ["update_mask"])
+  }
 }

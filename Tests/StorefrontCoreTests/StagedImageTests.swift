@@ -1,5 +1,6 @@
 import Foundation
 import StorefrontCore
+import StorefrontTestKit
 import Testing
 
 @Suite("StagedImage and ImageBlobStore")

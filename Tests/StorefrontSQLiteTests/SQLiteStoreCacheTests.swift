@@ -1,14 +1,16 @@
 import Foundation
 import GRDB
 import StorefrontCore
+import StorefrontTestKit
 import Testing
 
 @testable import StorefrontSQLite
 
-/// The SQLite store's product cache: a hot product is served without reading the database.
+/// The product cache of a ``CachedCatalogue`` over the SQLite store: a hot product is served
+/// without reading the database.
 /// The tests change a row behind the store's back (no store writes the file but the store
 /// itself, so this never happens in service) to see where a read was answered from.
-@Suite("SQLiteStore product cache")
+@Suite("CachedCatalogue over SQLiteStore")
 struct SQLiteStoreCacheTests {
   /// Renames the product in the database without going through the store's writes.
   private func renameBehindTheStore(_ store: SQLiteStore, id: String) async throws {
@@ -23,11 +25,12 @@ struct SQLiteStoreCacheTests {
     defer { directory.remove() }
     let store = try SQLiteStore(path: directory.url.appendingPathComponent("s.sqlite").path)
     defer { try? store.close() }
+    let catalogue = CachedCatalogue(store, feed: store.feed)
     let product = try await store.insert(.sample(name: "Cached"))
-    #expect(try await store.product(id: product.id).draft.name == "Cached")
+    #expect(try await catalogue.product(id: product.id).draft.name == "Cached")
     try await self.renameBehindTheStore(store, id: product.id)
-    #expect(try await store.product(id: product.id).draft.name == "Cached")
-    #expect(store.cache.count == 1)
+    #expect(try await catalogue.product(id: product.id).draft.name == "Cached")
+    #expect(store.feed.cache.count == 1)
   }
 
   @Test("with a capacity of 0 every read goes to the database")
@@ -36,14 +39,17 @@ struct SQLiteStoreCacheTests {
     defer { directory.remove() }
     let store = try SQLiteStore(
       path: directory.url.appendingPathComponent("s.sqlite").path,
-      configuration: SQLiteStore.Configuration(productCacheCapacity: 0)
+      configuration: SQLiteStore.Configuration(
+        feed: ChangeFeed.Configuration(productCacheCapacity: 0)
+      )
     )
     defer { try? store.close() }
+    let catalogue = CachedCatalogue(store, feed: store.feed)
     let product = try await store.insert(.sample(name: "Uncached"))
-    #expect(try await store.product(id: product.id).draft.name == "Uncached")
+    #expect(try await catalogue.product(id: product.id).draft.name == "Uncached")
     try await self.renameBehindTheStore(store, id: product.id)
-    #expect(try await store.product(id: product.id).draft.name == "Behind")
-    #expect(store.cache.count == 0)
+    #expect(try await catalogue.product(id: product.id).draft.name == "Behind")
+    #expect(store.feed.cache.count == 0)
   }
 
   @Test("a write of one product leaves other cached products in memory")
@@ -52,16 +58,17 @@ struct SQLiteStoreCacheTests {
     defer { directory.remove() }
     let store = try SQLiteStore(path: directory.url.appendingPathComponent("s.sqlite").path)
     defer { try? store.close() }
+    let catalogue = CachedCatalogue(store, feed: store.feed)
     let kept = try await store.insert(.sample(name: "Kept"))
     let written = try await store.insert(.sample(name: "Written"))
-    _ = try await store.product(id: kept.id)
-    _ = try await store.product(id: written.id)
-    #expect(store.cache.count == 2)
+    _ = try await catalogue.product(id: kept.id)
+    _ = try await catalogue.product(id: written.id)
+    #expect(store.feed.cache.count == 2)
     _ = try await store.update(
       ProductUpdate(id: written.id, fields: [.stock], values: .sample(stock: 3))
     )
-    #expect(store.cache.count == 1)
-    #expect(store.cache.product(id: kept.id) == kept)
-    #expect(store.cache.product(id: written.id) == nil)
+    #expect(store.feed.cache.count == 1)
+    #expect(store.feed.cache.product(id: kept.id) == kept)
+    #expect(store.feed.cache.product(id: written.id) == nil)
   }
 }

@@ -1,9 +1,10 @@
 import Foundation
 import StorefrontCore
 import StorefrontSQLite
+import StorefrontTestKit
 import Testing
 
-/// What only the SQLite store has: a file that outlives the process, and bulk inserts.
+/// What only the SQLite store has: a file that outlives the process.
 @Suite("SQLiteStore")
 struct SQLiteStoreTests {
   @Test("data written survives closing the store and opening the same file again")
@@ -48,36 +49,5 @@ struct SQLiteStoreTests {
     await #expect(throws: StorefrontError.self) {
       try await store.product(id: product.id)
     }
-  }
-
-  @Test("insert(contentsOf:) inserts every draft")
-  func bulkInsert() async throws {
-    let directory = try TemporaryDirectory()
-    defer { directory.remove() }
-    let store = try SQLiteStore(path: directory.url.appendingPathComponent("s.sqlite").path)
-    defer { try? store.close() }
-    let drafts = Array(DemoCatalog.products(count: 25))
-    #expect(try await store.insert(contentsOf: drafts) == 25)
-    #expect(try await store.productCount() == 25)
-    let listed = try await store.products(matching: ProductFilter(), limit: 100)
-    #expect(Set(listed.map(\.draft)) == Set(drafts))
-    #expect(Set(listed.map(\.id)).count == 25)
-  }
-
-  @Test("insert(contentsOf:) inserts nothing when one draft is bad or its sku is taken")
-  func bulkInsertIsAtomic() async throws {
-    let directory = try TemporaryDirectory()
-    defer { directory.remove() }
-    let store = try SQLiteStore(path: directory.url.appendingPathComponent("s.sqlite").path)
-    defer { try? store.close() }
-    let bad = await #expect(throws: StorefrontError.self) {
-      try await store.insert(contentsOf: [.sample(), .sample(name: "")])
-    }
-    #expect(bad?.code == .invalidArgument)
-    let taken = await #expect(throws: StorefrontError.self) {
-      try await store.insert(contentsOf: [.sample(sku: "SAME-1"), .sample(sku: "SAME-1")])
-    }
-    #expect(taken?.code == .alreadyExists)
-    #expect(try await store.productCount() == 0)
   }
 }

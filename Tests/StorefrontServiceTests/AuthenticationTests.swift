@@ -6,6 +6,7 @@ import StorefrontAPI
 import StorefrontCore
 import StorefrontSQLite
 import StorefrontService
+import StorefrontTestKit
 import SwiftProtobuf
 import Testing
 
@@ -179,121 +180,6 @@ struct AuthenticationTests {
         let answer = try await health.check(.with { $0.service = "" })
         #expect(answer.status == .serving)
       }
-    }
-  }
-}
-
-@Suite("Chat identity over HTTP/2")
-struct ChatIdentityTests {
-  @Test("a member is named by its token: claiming another name, or none, changes nothing")
-  func impersonation() async throws {
-    try await TestServer.with { client, server in
-      let room = try await client.create().id
-      let alice = ChatMember(
-        name: "alice",
-        token: try await TestServer.token(for: "alice", on: server)
-      )
-      // Mallory claims to be alice on every message.
-      let mallory = ChatMember(
-        name: "alice",
-        token: try await TestServer.token(for: "mallory", on: server)
-      )
-      try await withThrowingDiscardingTaskGroup { group in
-        group.addTask { try await alice.run(client, room: room) }
-        let aliceIn = try await eventually { server.chat.memberCount(room: room) == 1 }
-        #expect(aliceIn)
-        group.addTask { try await mallory.run(client, room: room) }
-        let malloryIn = try await eventually {
-          alice.received.contains { $0.kind == .join && $0.sender == "mallory" }
-        }
-        #expect(malloryIn)
-        mallory.say("I am alice")
-        let heard = try await eventually { alice.texts.contains("I am alice") }
-        #expect(heard)
-        let message = try #require(alice.received.first { $0.text == "I am alice" })
-        #expect(message.sender == "mallory")
-        #expect(alice.received.filter { $0.kind == .join }.map(\.sender) == ["alice", "mallory"])
-        let stored = try await server.store.recentMessages(room: room, before: .max, limit: 10)
-        #expect(stored.filter { $0.text == "I am alice" }.map(\.sender) == ["mallory"])
-        alice.leave()
-        mallory.leave()
-      }
-    }
-  }
-
-  @Test("an anonymous chat is refused before it joins anything")
-  func anonymousChat() async throws {
-    try await TestServer.with { client, server in
-      let room = try await client.create().id
-      try await TestServer.withClient(port: try await server.listeningPort) { anonymous in
-        let member = ChatMember(name: "ghost")
-        try await expectRPCError(.unauthenticated) { try await member.run(anonymous, room: room) }
-      }
-      #expect(try await server.store.lastSequence(room: room) == 0)
-      #expect(server.chat.memberCount(room: room) == 0)
-    }
-  }
-}
-
-@Suite("User management and the token key")
-struct UserManagementTests {
-  @Test(
-    "CreateUser checks every field; a taken name is ALREADY_EXISTS; DisableUser an unknown one NOT_FOUND"
-  )
-  func validation() async throws {
-    try await TestServer.with { _, server in
-      try await TestServer.withGRPC(
-        port: try await server.listeningPort,
-        token: try await TestServer.token(for: TestServer.adminUsername, role: .admin, on: server)
-      ) { grpc in
-        let users = Storefront_V1_UserService.Client(wrapping: grpc)
-        let cases: [(String, String, String, String)] = [
-          ("Bad Name", "staff", "a long password", "username"),
-          ("good-name", "owner", "a long password", "role"),
-          ("good-name", "staff", "short", "password"),
-        ]
-        for (username, role, password, field) in cases {
-          let fields = try await expectRPCError(.invalidArgument) {
-            _ = try await users.createUser(
-              .with {
-                $0.username = username
-                $0.role = role
-                $0.password = password
-              }
-            )
-          }
-          #expect(fields == [field])
-        }
-        try await expectRPCError(.alreadyExists) {
-          _ = try await users.createUser(
-            .with {
-              $0.username = TestServer.adminUsername
-              $0.role = "shopper"
-              $0.password = "a long password"
-            }
-          )
-        }
-        try await expectRPCError(.notFound) {
-          _ = try await users.disableUser(.with { $0.username = "nobody" })
-        }
-        let listed = try await users.listUsers(.with { _ in }).users
-        #expect(listed.map(\.username) == [TestServer.adminUsername])
-        #expect(try await server.store.user(named: TestServer.adminUsername)?.role == .admin)
-      }
-    }
-  }
-
-  @Test("a token key file shorter than 32 bytes stops the server from starting")
-  func shortKey() async throws {
-    let file = FileManager.default.temporaryDirectory
-      .appendingPathComponent("storefront-short-key-\(UUID().uuidString)")
-    try Data("too short".utf8).write(to: file)
-    defer { try? FileManager.default.removeItem(at: file) }
-    let shortKeyFile: (inout StorefrontServer.Configuration) -> Void = {
-      $0.auth.tokenKeyFile = file
-    }
-    await #expect(throws: StorefrontError.self) {
-      try await TestServer.with(configure: shortKeyFile) { _, _ in }
     }
   }
 }

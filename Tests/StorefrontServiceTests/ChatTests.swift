@@ -2,6 +2,7 @@ import GRPCCore
 import StorefrontAPI
 import StorefrontCore
 import StorefrontService
+import StorefrontTestKit
 import SwiftProtobuf
 import Synchronization
 import Testing

@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import StorefrontAPI
 import StorefrontService
+import StorefrontTestKit
 import SwiftProtobuf
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StorefrontService
+import StorefrontTestKit
 import Synchronization
 import Testing
 

@@ -6,6 +6,7 @@ import StorefrontAPI
 import StorefrontCore
 import StorefrontSQLite
 import StorefrontService
+import StorefrontTestKit
 import SwiftProtobuf
 import Synchronization
 import Testing

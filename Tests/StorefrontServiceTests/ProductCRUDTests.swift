@@ -2,6 +2,7 @@ import GRPCCore
 import StorefrontAPI
 import StorefrontSQLite
 import StorefrontService
+import StorefrontTestKit
 import SwiftProtobuf
 import Testing
 

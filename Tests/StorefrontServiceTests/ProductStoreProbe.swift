@@ -5,7 +5,7 @@ import Synchronization
 /// The real store, watched: counts the calls of each operation and lets a test fail one.
 final class ProductStoreProbe: ProductStore {
   enum Operation: Hashable, Sendable {
-    case product, products, insert, update, delete, productCount, upsert
+    case product, productBySKU, products, insert, insertMany, update, delete, productCount, upsert
   }
 
   let base: SQLiteStore
@@ -34,6 +34,11 @@ final class ProductStoreProbe: ProductStore {
     return try await self.base.product(id: id)
   }
 
+  func product(sku: String) async throws -> Product? {
+    try self.call(.productBySKU)
+    return try await self.base.product(sku: sku)
+  }
+
   func products(matching filter: ProductFilter, limit: Int) async throws -> [Product] {
     try self.call(.products)
     return try await self.base.products(matching: filter, limit: limit)
@@ -42,6 +47,11 @@ final class ProductStoreProbe: ProductStore {
   func insert(_ draft: ProductDraft) async throws -> Product {
     try self.call(.insert)
     return try await self.base.insert(draft)
+  }
+
+  func insert(contentsOf drafts: [ProductDraft]) async throws -> Int {
+    try self.call(.insertMany)
+    return try await self.base.insert(contentsOf: drafts)
   }
 
   func update(_ update: ProductUpdate) async throws -> Product {

@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCProtobuf
+import StorefrontTestKit
 import Testing
 
 /// Runs `body`, expecting it to fail with `code`; returns the fields named by the error's

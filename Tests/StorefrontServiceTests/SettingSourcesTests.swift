@@ -1,4 +1,5 @@
 import Foundation
+import StorefrontTestKit
 import Testing
 
 @testable import StorefrontService
@@ -99,30 +100,5 @@ struct SettingSourcesTests {
     #expect(throws: SettingSources.Failure.self) {
       try Self.arguments(["--config", "missing.json"])
     }
-  }
-}
-
-@Suite("Deadline headers")
-struct DeadlineHeaderTests {
-  @Test(
-    "gRPC's grpc-timeout grammar: 1-8 digits and a unit",
-    arguments: [
-      ("1S", true), ("12345678n", true), ("0m", true), ("5H", true), ("-1S", false),
-      ("123456789S", false), ("1.5S", false), ("S", false), ("", false), ("10x", false),
-      ("１S", false),
-    ]
-  )
-  func timeoutGrammar(value: String, valid: Bool) {
-    #expect(GRPCTimeoutGuard.isValid(value) == valid)
-    #expect((StatusInterceptor.duration(ofTimeout: value) != nil) == valid)
-  }
-
-  @Test("grpc-timeout values become durations")
-  func durations() {
-    #expect(StatusInterceptor.duration(ofTimeout: "2H") == .seconds(7_200))
-    #expect(StatusInterceptor.duration(ofTimeout: "3M") == .seconds(180))
-    #expect(StatusInterceptor.duration(ofTimeout: "250m") == .milliseconds(250))
-    #expect(StatusInterceptor.duration(ofTimeout: "7u") == .microseconds(7))
-    #expect(StatusInterceptor.duration(ofTimeout: "9n") == .nanoseconds(9))
   }
 }

@@ -5,6 +5,7 @@ import StorefrontAPI
 import StorefrontCore
 import StorefrontSQLite
 import StorefrontService
+import StorefrontTestKit
 import SwiftProtobuf
 import Testing
 

@@ -171,16 +171,3 @@ extension ProductClient {
     try await self.createProduct(.with { $0.product = product }).product
   }
 }
-
-/// A value that tasks share, behind a lock.
-final class Locked<Value: Sendable>: Sendable {
-  private let mutex: Mutex<Value>
-
-  init(_ value: Value) {
-    self.mutex = Mutex(value)
-  }
-
-  func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
-    self.mutex.withLock { body(&$0) }
-  }
-}

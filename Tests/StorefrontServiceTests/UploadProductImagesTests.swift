@@ -4,6 +4,7 @@ import GRPCCore
 import StorefrontAPI
 import StorefrontCore
 import StorefrontService
+import StorefrontTestKit
 import SwiftProtobuf
 import Testing
 

@@ -4,6 +4,7 @@ import StorefrontAPI
 import StorefrontCore
 import StorefrontSQLite
 import StorefrontService
+import StorefrontTestKit
 import SwiftProtobuf
 import Synchronization
 import Testing

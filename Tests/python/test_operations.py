@@ -552,10 +552,10 @@ def test_metrics_endpoint_counts_rpcs_bytes_queries_and_chat(start_server):
 
     def rpcs_and_bytes(metrics: Metrics) -> None:
         handled = "storefront_rpc_handled_total"
-        assert metrics.value(handled, method=method_of("CreateProduct"), code="ok") >= 1, metrics
-        assert metrics.value(handled, method=method_of("GetProduct"), code="notFound") >= 1
-        assert metrics.value(handled, method=method_of("UploadProductImages"), code="ok") >= 1
-        assert metrics.value(handled, method=method_of("DownloadProductImage"), code="ok") >= 1
+        assert metrics.value(handled, method=method_of("CreateProduct"), code="OK") >= 1, metrics
+        assert metrics.value(handled, method=method_of("GetProduct"), code="NOT_FOUND") >= 1
+        assert metrics.value(handled, method=method_of("UploadProductImages"), code="OK") >= 1
+        assert metrics.value(handled, method=method_of("DownloadProductImage"), code="OK") >= 1
         assert metrics.value("storefront_image_upload_bytes_total") == len(image.data), metrics
         assert metrics.value("storefront_image_download_bytes_total") == downloaded, metrics
         assert metrics.value("storefront_store_query_duration_seconds_count", kind="read") >= 1
@@ -563,7 +563,7 @@ def test_metrics_endpoint_counts_rpcs_bytes_queries_and_chat(start_server):
     metrics = scrape_until(url, rpcs_and_bytes)
 
     # The latency histogram of CreateProduct: cumulative buckets up to +Inf, which is the count.
-    labels = {"method": method_of("CreateProduct"), "code": "ok"}
+    labels = {"method": method_of("CreateProduct"), "code": "OK"}
     buckets = metrics.find("storefront_rpc_duration_seconds_bucket", **labels)
     assert buckets, f"no storefront_rpc_duration_seconds_bucket for {labels}:\n{metrics}"
     bounds = [float(sample.labels["le"]) for sample in buckets]
@@ -678,9 +678,9 @@ def test_json_log_has_one_line_per_finished_rpc(start_server):
     by_id = {event["request-id"]: event for event in finished}
     assert len(by_id) == len(finished) == 3, finished
     expected = {
-        f"{prefix}-create": ("CreateProduct", "ok"),
-        f"{prefix}-get": ("GetProduct", "notFound"),
-        f"{prefix}-list": ("ListProducts", "ok"),
+        f"{prefix}-create": ("CreateProduct", "OK"),
+        f"{prefix}-get": ("GetProduct", "NOT_FOUND"),
+        f"{prefix}-list": ("ListProducts", "OK"),
     }
     assert {
         request_id: (event["rpc.method"], event["status"]) for request_id, event in by_id.items()

@@ -63,17 +63,12 @@ public struct AuthInterceptor: ServerInterceptor {
     guard let principal else { return try await next(request, context) }
     // The handler runs partly inside `next` and partly in the response's producer (streams):
     // both see the caller.
-    var response = try await AuthContext.$principal.withValue(principal) {
+    let response = try await AuthContext.$principal.withValue(principal) {
       try await next(request, context)
     }
-    if case .success(var contents) = response.accepted {
-      let producer = contents.producer
-      contents.producer = { writer in
-        try await AuthContext.$principal.withValue(principal) { try await producer(writer) }
-      }
-      response.accepted = .success(contents)
+    return response.aroundProducer { writer, producer in
+      try await AuthContext.$principal.withValue(principal) { try await producer(writer) }
     }
-    return response
   }
 
   /// The caller, when `action` is allowed for them.

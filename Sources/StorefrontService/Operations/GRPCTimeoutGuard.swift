@@ -11,17 +11,14 @@ final class GRPCTimeoutGuard: ChannelInboundHandler, RemovableChannelHandler, Se
   typealias InboundIn = HTTP2Frame.FramePayload
   typealias InboundOut = HTTP2Frame.FramePayload
 
-  /// Whether `value` follows gRPC's `TimeoutValue TimeoutUnit` grammar.
-  static func isValid(_ value: String) -> Bool {
-    StatusInterceptor.duration(ofTimeout: value) != nil
-  }
-
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
     var payload = self.unwrapInboundIn(data)
     if case .headers(var headers) = payload,
-      headers.headers[canonicalForm: "grpc-timeout"].contains(where: { !Self.isValid(String($0)) })
+      headers.headers[canonicalForm: GRPCTimeout.headerName].contains(where: {
+        GRPCTimeout(headerValue: String($0)) == nil
+      })
     {
-      headers.headers.remove(name: "grpc-timeout")
+      headers.headers.remove(name: GRPCTimeout.headerName)
       payload = .headers(headers)
     }
     context.fireChannelRead(self.wrapInboundOut(payload))

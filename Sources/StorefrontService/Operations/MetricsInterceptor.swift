@@ -69,37 +69,33 @@ public struct MetricsInterceptor: ServerInterceptor {
         wrapping: CountingSequence(base: request.messages) { uploaded.increment(by: $0) }
       )
     }
-    var response: StreamingServerResponse<Output>
+    let response: StreamingServerResponse<Output>
     do {
       response = try await next(request, context)
     } catch {
       finish(error as? RPCError ?? RPCError(code: .unknown, message: "\(error)"))
       throw error
     }
-    switch response.accepted {
-    case .success(var contents):
-      let producer = contents.producer
-      let counted = Output.self is any CarriesPayloadBytes.Type
-      let downloaded = self.downloaded
-      contents.producer = { writer in
-        do {
-          let writer =
-            counted
-            ? RPCWriter(wrapping: CountingWriter(base: writer) { downloaded.increment(by: $0) })
-            : writer
-          let trailers = try await producer(writer)
-          finish(nil)
-          return trailers
-        } catch {
-          finish(error as? RPCError ?? RPCError(code: .unknown, message: "\(error)"))
-          throw error
-        }
-      }
-      response.accepted = .success(contents)
-    case .failure(let error):
+    if case .failure(let error) = response.accepted {
       finish(error)
+      return response
     }
-    return response
+    let counted = Output.self is any CarriesPayloadBytes.Type
+    let downloaded = self.downloaded
+    return response.aroundProducer { writer, producer in
+      do {
+        let writer =
+          counted
+          ? RPCWriter(wrapping: CountingWriter(base: writer) { downloaded.increment(by: $0) })
+          : writer
+        let trailers = try await producer(writer)
+        finish(nil)
+        return trailers
+      } catch {
+        finish(error as? RPCError ?? RPCError(code: .unknown, message: "\(error)"))
+        throw error
+      }
+    }
   }
 }
 
@@ -138,7 +134,7 @@ final class MetricHandles: Sendable {
   /// The count and latency of `method`'s RPCs that ended with `code` (nil: ok).
   func outcome(method: String, code: RPCError.Code?) -> Outcome {
     Self.memoized(in: self.outcomes, Key(method: method, code: code)) {
-      let dimensions = [("method", method), ("code", code.map { "\($0)" } ?? "ok")]
+      let dimensions = [("method", method), ("code", RPCError.Code.grpcName(of: code))]
       return Outcome(
         handled: Counter(
           label: MetricsInterceptor.Name.handled,

@@ -177,7 +177,7 @@ struct Serve: AsyncParsableCommand {
           + "--login-free-failures at least 1"
       )
     }
-    guard ProductService.downloadChunkRange.contains(self.downloadChunkBytes) else {
+    guard ImageLimits.downloadChunkRange.contains(self.downloadChunkBytes) else {
       throw ValidationError("--download-chunk-bytes must be 1024-1048576")
     }
     guard self.importBatchSize >= 1, self.changeLogKeep >= 1,

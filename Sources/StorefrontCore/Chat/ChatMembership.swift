@@ -1,0 +1,82 @@
+import Synchronization
+
+/// One member's place in a chat room, from ``ChatHub/join(room:sender:)`` to
+/// ``ChatHub/leave(_:announce:)``.
+public final class ChatMembership: Sendable {
+  let hub: ChatHub
+  /// The room: a product id.
+  public let room: String
+  /// The name the member joined with.
+  public let sender: String
+  let memberID: UInt64
+  /// What waits to be sent to this member.
+  public let outbox: ChatOutbox
+  /// The room's recent messages at the moment of joining, oldest first, until
+  /// ``takeHistory()`` hands them out.
+  public var history: [ChatRecord] { self.pendingHistory.withLock { $0 } }
+  private let pendingHistory: Mutex<[ChatRecord]>
+  private let limiter: Mutex<TokenBucket>
+  private let hasLeft = Mutex(false)
+
+  init(
+    hub: ChatHub,
+    room: String,
+    sender: String,
+    memberID: UInt64,
+    outbox: ChatOutbox,
+    history: [ChatRecord]
+  ) {
+    self.hub = hub
+    self.room = room
+    self.sender = sender
+    self.memberID = memberID
+    self.outbox = outbox
+    self.pendingHistory = Mutex(history)
+    self.limiter = Mutex(
+      TokenBucket(ratePerSecond: hub.limits.messagesPerSecond, burst: hub.limits.burst)
+    )
+  }
+
+  /// Hands out the history and forgets it, so that a member who stays for hours does not
+  /// hold on to what it was sent when it joined (up to `historyLength` records each).
+  public func takeHistory() -> [ChatRecord] {
+    self.pendingHistory.withLock { history in
+      var taken: [ChatRecord] = []
+      swap(&taken, &history)
+      return taken
+    }
+  }
+
+  /// Marks the membership as ended; true only the first time.
+  func markLeft() -> Bool {
+    self.hasLeft.withLock { hasLeft in
+      defer { hasLeft = true }
+      return !hasLeft
+    }
+  }
+
+  /// Says `text` in the room: validates it, applies the rate limit, stores and relays it.
+  ///
+  /// A message over the rate limit is not relayed; the member alone gets a SYSTEM notice.
+  /// - Throws: ``StorefrontError`` `invalidArgument` for empty or too long text, or control
+  ///   characters other than line breaks and tabs; store errors.
+  public func say(_ text: String) async throws {
+    let rule = TextRule(minimum: 1, maximum: self.hub.limits.maxTextLength)
+    if let problem = rule.problem(with: text) {
+      throw StorefrontError.invalidArgument(field: "text", problem)
+    }
+    // A member that has left or was dropped says nothing more.
+    guard self.outbox.ending == nil else { return }
+    guard self.limiter.withLock({ $0.take() }) else {
+      self.outbox.push(
+        .notice(
+          room: self.room,
+          "Slow down: at most \(self.hub.limits.messagesPerSecond) messages per second. "
+            + "Your message was not sent."
+        )
+      )
+      return
+    }
+    try await self.hub.publish(room: self.room, sender: self.sender, text: text, kind: .message)
+  }
+}
