@@ -26,7 +26,7 @@ if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r Tests/python/requirements.txt
-export STOREFRONT_PYTHON="$root/.venv/bin/python"
+export STOREFRONT_PYTHON="$root/.venv/bin/python" STOREFRONT_PROTOS="$root/Protos"
 
 unformatted="$(gofmt -l Tests/go)"
 if [[ -n "$unformatted" ]]; then
