@@ -60,7 +60,7 @@ func runSuite(m *testing.M) int {
 		"--demo-catalog", fmt.Sprint(demoCatalogSize),
 		"--max-image-bytes", fmt.Sprint(maxImageBytes),
 		"--metrics-port", "0",
-		"--log-level", "warning",
+		"--log-level", "info",
 	)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -75,7 +75,8 @@ func runSuite(m *testing.M) int {
 	return code
 }
 
-var metricsLine = regexp.MustCompile(`serving metrics.*(http://127\.0\.0\.1:\d+/metrics)`)
+// metricsLine is the server's "serving metrics" line, the url before or after the message.
+var metricsLine = regexp.MustCompile(`(http://127\.0\.0\.1:\d+/metrics).*serving metrics|serving metrics.*(http://127\.0\.0\.1:\d+/metrics)`)
 
 // startTestServer starts a server on dataDir after adding the admin there, and signs in.
 func startTestServer(dataDir string, extraArgs ...string) (*testServer, error) {
@@ -101,7 +102,7 @@ func startTestServer(dataDir string, extraArgs ...string) (*testServer, error) {
 			var match []string
 			match, err = process.waitForLog(metricsLine, 10*time.Second)
 			if err == nil {
-				server.metricsURL = match[1]
+				server.metricsURL = match[1] + match[2]
 			}
 		}
 	}
