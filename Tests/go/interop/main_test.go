@@ -19,7 +19,7 @@ import (
 // Settings of the shared server.
 const (
 	// demoCatalogSize products are there before any test writes.
-	demoCatalogSize = 20000
+	demoCatalogSize = 10000
 	// maxImageBytes lets the 64 MiB upload through.
 	maxImageBytes = 80 << 20
 	// adminUsername is the admin every shared connection is signed in as.

@@ -17,6 +17,10 @@ const (
 	flagAck     = 0x1
 )
 
+// http2EnhanceYourCalm is the HTTP/2 error code a server closes a connection with when it
+// finds the peer's load abusive.
+const http2EnhanceYourCalm = 0xb
+
 // clientPreface opens every HTTP/2 connection a client makes, before its first frame.
 const clientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -32,7 +36,7 @@ func (g goAway) String() string {
 }
 
 func http2ErrorName(code uint32) string {
-	names := map[uint32]string{0x0: "NO_ERROR", 0x1: "PROTOCOL_ERROR", 0x2: "INTERNAL_ERROR", 0xb: "ENHANCE_YOUR_CALM"}
+	names := map[uint32]string{0x0: "NO_ERROR", 0x1: "PROTOCOL_ERROR", 0x2: "INTERNAL_ERROR", http2EnhanceYourCalm: "ENHANCE_YOUR_CALM"}
 	if name, ok := names[code]; ok {
 		return name
 	}
