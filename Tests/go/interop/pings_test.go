@@ -57,7 +57,8 @@ func TestLongTransfersOnOneConnectionAreNotCutOffForPinging(t *testing.T) {
 func longTransfers(t *testing.T, client pb.ProductServiceClient, wire *wireRecord) error {
 	failed := func(what string, err error) error {
 		_, pings, _, goAways := wire.snapshot()
-		return fmt.Errorf("%s failed after the client sent %d pings: %v (the server sent %v)", what, pings, err, goAways)
+		return fmt.Errorf("%s failed after the client sent %d pings (%d PING and SETTINGS frames): %v (the server sent %v)",
+			what, pings, wire.controlFramesSent(), err, goAways)
 	}
 	product := createProduct(t, nil)
 	big := pngImage(64<<20, 8)

@@ -12,9 +12,10 @@ import (
 
 // HTTP/2 frame types the suite watches for (RFC 9113, section 6).
 const (
-	framePing   = 0x6
-	frameGoAway = 0x7
-	flagAck     = 0x1
+	frameSettings = 0x4
+	framePing     = 0x6
+	frameGoAway   = 0x7
+	flagAck       = 0x1
 )
 
 // http2EnhanceYourCalm is the HTTP/2 error code a server closes a connection with when it
@@ -44,13 +45,22 @@ func http2ErrorName(code uint32) string {
 }
 
 // wireRecord is what crossed the connections of one watched client: how many connections it
-// opened, the pings it sent, and every GOAWAY the server sent.
+// opened, the pings and SETTINGS frames (acks included) it sent, and every GOAWAY the server
+// sent.
 type wireRecord struct {
-	mu          sync.Mutex
-	connections int
-	pingsSent   int
-	pingAcks    int
-	goAways     []goAway
+	mu           sync.Mutex
+	connections  int
+	pingsSent    int
+	settingsSent int
+	pingAcks     int
+	goAways      []goAway
+}
+
+// controlFramesSent is how many PING and SETTINGS frames the client sent.
+func (w *wireRecord) controlFramesSent() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pingsSent + w.settingsSent
 }
 
 func (w *wireRecord) snapshot() (connections, pingsSent, pingAcks int, goAways []goAway) {
@@ -77,10 +87,13 @@ func (w *wireRecord) dialOption() grpc.DialOption {
 }
 
 func (w *wireRecord) sawOutbound(kind, flags byte, _ []byte) {
-	if kind == framePing && flags&flagAck == 0 {
-		w.mu.Lock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case kind == framePing && flags&flagAck == 0:
 		w.pingsSent++
-		w.mu.Unlock()
+	case kind == frameSettings:
+		w.settingsSent++
 	}
 }
 
