@@ -133,7 +133,7 @@ func (m *goChatMember) send(t *testing.T, kind pb.ChatMessage_Kind, room, text s
 // A Go member and a Python member in one room see the same messages, with the same
 // sequences, in the same order; each member's own messages keep the order they were sent in,
 // and each sees the other come and go.
-func TestGoAndPythonMembersSeeOneRoomInOneOrder(t *testing.T) {
+func TestChatOfAGoAndAPythonMemberIsOneRoomInOneOrder(t *testing.T) {
 	const perMember = 10
 	room := createProduct(t, nil).Id
 	python := joinWithPython(t, "py-member", room)
