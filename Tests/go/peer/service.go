@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -107,6 +108,12 @@ func (s *productService) Chat(stream pb.ProductService_ChatServer) error {
 		return err
 	}
 	subscription := s.rooms.subscribe(join.Room)
+	// Headers at once, as grpc-swift sends them when a handler starts: the bench's members wait
+	// for them before anyone speaks.
+	if err := stream.SendHeader(metadata.MD{}); err != nil {
+		subscription.finish()
+		return err
+	}
 	written := make(chan error, 1)
 	go func() { written <- sendAll(subscription.messages, stream.Send) }()
 	var readErr error
@@ -158,6 +165,11 @@ func (s *productService) DeleteProduct(context.Context, *pb.DeleteProductRequest
 func (s *productService) WatchProducts(_ *pb.WatchProductsRequest, stream pb.ProductService_WatchProductsServer) error {
 	subscription := s.changes.subscribe("")
 	defer subscription.finish()
+	// Headers at once, as grpc-swift sends them: the bench's writers start once every watcher
+	// has its headers.
+	if err := stream.SendHeader(metadata.MD{}); err != nil {
+		return err
+	}
 	done := stream.Context().Done()
 	for {
 		select {
