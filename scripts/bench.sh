@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark: Storefront (its real SQLite store, a 100,000-product demo
 # catalogue) against storefront-baseline (the same service protocol on grpc-swift-2 as it
-# runs out of the box, no store), every scenario of `storefront bench` against both, h2load
-# against GetProduct as an independent load generator, peak RSS per scenario, and the memory
-# goals. Writes bench-results/latest.md and bench-results/latest.json and prints the table.
+# runs out of the box, no store) and the grpc-go peer (Tests/go/peer: the baseline's answers on
+# grpc-go 1.33, built here from Debian's packages in GOPATH mode), every scenario of
+# `storefront bench` against all three, h2load against GetProduct as an independent load
+# generator, peak RSS and server CPU per operation per scenario, and the memory goals. Writes
+# bench-results/latest.md and bench-results/latest.json and prints the tables.
 #
 #   scripts/bench.sh                 # builds in release first
 #   BENCH_SKIP_BUILD=1 scripts/bench.sh
@@ -11,7 +13,8 @@
 #
 # A measurement, not a test: on a shared machine, run it while nothing else compiles (here:
 # `flock /work/swift-build.lock scripts/bench.sh`). Needs h2load and nghttp (Debian's
-# nghttp2-client; installed when missing and running as root) and python3.
+# nghttp2-client), Go, grpc-go and protoc with its Go plugins (the packages .ci/run names;
+# all installed when missing and running as root) and python3.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,6 +33,17 @@ if ! command -v h2load >/dev/null || ! command -v nghttp >/dev/null; then
   fi
 fi
 
+go_packages=(golang-go protobuf-compiler protoc-gen-go protoc-gen-go-grpc golang-google-grpc-dev
+  golang-github-golang-protobuf-1-5-dev golang-google-protobuf-dev golang-google-genproto-dev)
+if ! dpkg -s "${go_packages[@]}" >/dev/null 2>&1; then
+  if [[ "$(id -u)" == 0 ]]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${go_packages[@]}" >/dev/null
+  else
+    echo "Go and grpc-go are missing: sudo apt-get install ${go_packages[*]}" >&2
+    exit 1
+  fi
+fi
+
 if [[ -z "${BENCH_SKIP_BUILD:-}" ]]; then
   build_start="$(date +%s)"
   swift build -c release --product storefront >&2
@@ -42,6 +56,10 @@ work="$(mktemp -d)"
 results="$work/results"
 mkdir -p "$results" "$root/bench-results"
 pids=()
+
+source scripts/lib/go-workspace.sh
+go_workspace "$work/go"
+(cd "$work/go/src/storefront" && go build -o "$work/storefront-go-peer" ./peer)
 
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -91,25 +109,37 @@ sign_in() {
 }
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# CPU seconds a process has used (user and system), from /proc/PID/stat.
+clock_ticks="$(getconf CLK_TCK)"
+cpu_seconds() { awk -v hz="$clock_ticks" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+now() { date +%s.%N; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 # Resets the peak RSS (VmHWM) of a process to its current RSS.
 reset_peak() { echo 5 >"/proc/$1/clear_refs"; }
 
-# measure RESULT NAME PID ARGS...: one `storefront bench ARGS --json` run against the server
-# PID; its result, named NAME, with the server's RSS before and at its peak added, in
-# $results/RESULT.json.
+# measure RESULT NAME PID WARMUP ARGS...: one `storefront bench ARGS --json` run against the
+# server PID; its result, named NAME, in $results/RESULT.json, with the server's RSS before
+# and at its peak, and the CPU seconds the server used from WARMUP seconds after the start to
+# the end (the warm-up left out) and the wall time they were counted in.
 measure() {
-  local result="$1" name="$2" pid="$3"
-  shift 3
-  local before
+  local result="$1" name="$2" pid="$3" warm="$4"
+  shift 4
+  local before cpu_before cpu_from
   before="$(rss_kib "$pid")"
   reset_peak "$pid"
-  "$bin/storefront" bench "$@" --json >"$work/run.json"
-  python3 - "$work/run.json" "$results/$result.json" "$name" "$before" "$(hwm_kib "$pid")" <<'EOF'
+  "$bin/storefront" bench "$@" --json >"$work/run.json" &
+  local bench_pid=$!
+  sleep "$warm"
+  cpu_before="$(cpu_seconds "$pid")"
+  cpu_from="$(now)"
+  wait "$bench_pid"
+  python3 - "$work/run.json" "$results/$result.json" "$name" "$before" "$(hwm_kib "$pid")" \
+    "$(echo "$(cpu_seconds "$pid") - $cpu_before" | bc -l)" "$(echo "$(now) - $cpu_from" | bc -l)" <<'EOF'
 import json, sys
-source, target, name, before, peak = sys.argv[1:]
+source, target, name, before, peak, cpu, wall = sys.argv[1:]
 result = json.load(open(source))
-result.update(name=name, rssBeforeKiB=int(before), rssPeakKiB=int(peak))
+result.update(name=name, rssBeforeKiB=int(before), rssPeakKiB=int(peak),
+              serverCPUSeconds=float(cpu), serverCPUWallSeconds=float(wall))
 json.dump(result, open(target, "w"))
 EOF
 }
@@ -119,7 +149,7 @@ EOF
 run_bench() {
   local name="$1" target="$2" pid="$3" addr="$4"
   shift 4
-  measure "$name.$target" "$name" "$pid" "$@" --server "$addr" --label "$target" \
+  measure "$name.$target" "$name" "$pid" "$warmup" "$@" --server "$addr" --label "$target" \
     --duration "$duration" --warmup "$warmup"
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  %-10s %-10s %12.0f %s/s  p99 %.3f ms  peak RSS %d MiB  errors %d" % (r["name"], r["label"], r["unitsPerSecond"], r["unit"], r["latencyMilliseconds"]["p99"], r["rssPeakKiB"] // 1024, r["errors"]))' "$results/$name.$target.json" >&2
 }
@@ -133,14 +163,17 @@ start storefront "$bin/storefront" serve --port 0 --data-dir "$work/data" \
 seed_seconds="$(echo "$(date +%s.%N) - $seed_start" | bc -l)"
 sign_in "$storefront_addr"
 start baseline "$bin/storefront-baseline" --catalogue 100000
+start grpcgo "$work/storefront-go-peer" --catalogue 100000
 echo "   seeded and listening in $(printf %.1f "$seed_seconds") s" >&2
 
-# Each scenario against both servers, one after the other.
+# Each scenario against every server, one after the other: Storefront, the baseline, the
+# grpc-go peer.
 both() {
   local name="$1"
   shift
   run_bench "$name" storefront "$storefront_pid" "$storefront_addr" "$@"
   run_bench "$name" baseline "$baseline_pid" "$baseline_addr" "$@"
+  run_bench "$name" grpcgo "$grpcgo_pid" "$grpcgo_addr" "$@"
 }
 echo "== storefront bench (${duration} s each after ${warmup} s of warm-up)" >&2
 both get get --connections 4 --concurrency 32 --ids 1000
@@ -172,15 +205,21 @@ h2load_run() {
   status="$(nghttp -v -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/get.bin" \
     "$url" 2>&1 | sed -n 's/.*grpc-status: \([0-9]*\).*/\1/p' | head -1)"
   [[ "$status" == 0 ]] || { echo "h2load check: $target answered grpc-status '$status'" >&2; exit 1; }
-  local before
+  local before cpu_before cpu_from
   before="$(rss_kib "$pid")"
   reset_peak "$pid"
   h2load -c 4 -m 32 -D "$duration" --warm-up-time "$warmup" -H 'content-type: application/grpc' \
-    -H 'te: trailers' -d "$work/get.bin" "$url" >"$work/h2load.$target.txt"
+    -H 'te: trailers' -d "$work/get.bin" "$url" >"$work/h2load.$target.txt" &
+  local h2load_pid=$!
+  sleep "$warmup"
+  cpu_before="$(cpu_seconds "$pid")"
+  cpu_from="$(now)"
+  wait "$h2load_pid"
   python3 - "$work/h2load.$target.txt" "$results/h2load.$target.json" "$target" "$before" \
-    "$(hwm_kib "$pid")" "$duration" <<'EOF'
+    "$(hwm_kib "$pid")" "$duration" "$(echo "$(cpu_seconds "$pid") - $cpu_before" | bc -l)" \
+    "$(echo "$(now) - $cpu_from" | bc -l)" <<'EOF'
 import json, re, sys
-source, target, label, before, peak, duration = sys.argv[1:]
+source, target, label, before, peak, duration, cpu, wall = sys.argv[1:]
 text = open(source).read()
 rate = float(re.search(r"finished in [^,]+, ([\d.]+) req/s", text).group(1))
 done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored", text)
@@ -193,14 +232,17 @@ json.dump(dict(
     name="h2load", label=label, unit="calls", unitsPerSecond=rate, operationsPerSecond=rate,
     operations=int(done.group(1)), errors=int(done.group(3)) + int(done.group(4)),
     seconds=float(duration), latencyMilliseconds=dict(mean=ms(latency.group(3)), max=ms(latency.group(2))),
-    rssBeforeKiB=int(before), rssPeakKiB=int(peak)), open(target, "w"))
+    rssBeforeKiB=int(before), rssPeakKiB=int(peak), serverCPUSeconds=float(cpu),
+    serverCPUWallSeconds=float(wall)), open(target, "w"))
 EOF
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  %-10s %-10s %12.0f calls/s  mean %.3f ms  errors %d" % ("h2load", r["label"], r["unitsPerSecond"], r["latencyMilliseconds"]["mean"], r["errors"]))' "$results/h2load.$target.json" >&2
 }
 h2load_run storefront "$storefront_addr" "$storefront_pid"
 h2load_run baseline "$baseline_addr" "$baseline_pid"
+h2load_run grpcgo "$grpcgo_addr" "$grpcgo_pid"
 stop "$storefront_pid"
 stop "$baseline_pid"
+stop "$grpcgo_pid"
 
 # The memory goals, on a server of their own with a 1,000,000-product catalogue: the growth
 # of its RSS (peak during the run minus before it) while one client streams the whole
@@ -216,7 +258,7 @@ memory_goal() {
   local name="$1"
   shift
   sleep 1
-  measure "memory.$name" "$name" "$memory_pid" "$@" --server "$memory_addr" --label storefront
+  measure "memory.$name" "$name" "$memory_pid" 0 "$@" --server "$memory_addr" --label storefront
 }
 # The catalogue streamed twice: the first listing after start also fills what the server keeps
 # from then on (SQLite's page cache of each connection, statement caches, the allocator's
@@ -261,6 +303,19 @@ def p99(run):
         return "%.2f ms" % latency["p99"]
     return "%.2f ms (mean)" % latency["mean"]
 
+def cpu_per_unit(run):
+    """Server CPU per unit of work at the run's rate: microseconds per call, product or
+    delivery, milliseconds per MiB."""
+    if not run.get("serverCPUWallSeconds") or not run["unitsPerSecond"]:
+        return "-"
+    fraction = run["serverCPUSeconds"] / run["serverCPUWallSeconds"]
+    if run["unit"] == "bytes":
+        return "%.2f ms/MiB" % (fraction / (run["unitsPerSecond"] / 2**20) * 1e3)
+    return "%.1f \u00b5s" % (fraction / run["unitsPerSecond"] * 1e6)
+
+def ratio(a, b):
+    return "%.2fx" % (a["unitsPerSecond"] / b["unitsPerSecond"]) if a and b and b["unitsPerSecond"] else "-"
+
 rows = []
 labels = {
     "get": "get (GetProduct, 1,000 hot ids, c4 x 32)",
@@ -276,15 +331,22 @@ labels = {
 for name in ["get", "get-any", "list", "upload", "download", "chat", "watch", "import", "h2load"]:
     storefront = runs.get(name + ".storefront")
     baseline = runs.get(name + ".baseline") or (runs.get("get.baseline") if name == "get-any" else None)
+    grpcgo = runs.get(name + ".grpcgo") or (runs.get("get.grpcgo") if name == "get-any" else None)
     if not storefront or not baseline:
         continue
-    ratio = storefront["unitsPerSecond"] / baseline["unitsPerSecond"] if baseline["unitsPerSecond"] else 0
+    peers = [run for run in (storefront, baseline, grpcgo) if run]
     rows.append(dict(
         scenario=labels[name], storefront=rate(storefront), baseline=rate(baseline),
-        ratio="%.2fx" % ratio, storefrontP99=p99(storefront), baselineP99=p99(baseline),
+        grpcgo=rate(grpcgo) if grpcgo else "-",
+        ratio=ratio(storefront, baseline), ratioGrpcgo=ratio(storefront, grpcgo),
+        storefrontP99=p99(storefront), baselineP99=p99(baseline),
+        grpcgoP99=p99(grpcgo) if grpcgo else "-",
+        storefrontCPU=cpu_per_unit(storefront), baselineCPU=cpu_per_unit(baseline),
+        grpcgoCPU=cpu_per_unit(grpcgo) if grpcgo else "-",
         storefrontPeakRSS="%d MiB" % (storefront["rssPeakKiB"] // 1024),
         baselinePeakRSS="%d MiB" % (baseline["rssPeakKiB"] // 1024),
-        errors=storefront["errors"] + baseline["errors"]))
+        grpcgoPeakRSS="%d MiB" % (grpcgo["rssPeakKiB"] // 1024) if grpcgo else "-",
+        errors=sum(run["errors"] for run in peers)))
 
 goals = []
 def growth(name):
@@ -313,12 +375,19 @@ lines = ["Measured %s on %s by `scripts/bench.sh` (%s s per run after %s s of wa
          date, machine, duration, warmup, float(seed_seconds), total_seconds,
          ", of which %s s the release build" % build_seconds if build_seconds else
          " after the release build"), "",
-         "| scenario | Storefront | baseline | ratio | p99 Storefront | p99 baseline | peak RSS Storefront | peak RSS baseline |",
-         "|---|---|---|---|---|---|---|---|"]
+         "| scenario | Storefront | baseline | grpc-go | vs baseline | vs grpc-go | p99 Storefront | p99 baseline | p99 grpc-go |",
+         "|---|---|---|---|---|---|---|---|---|"]
 for row in rows:
-    lines.append("| %(scenario)s | %(storefront)s | %(baseline)s | %(ratio)s | %(storefrontP99)s | "
-                 "%(baselineP99)s | %(storefrontPeakRSS)s | %(baselinePeakRSS)s |" % row
+    lines.append("| %(scenario)s | %(storefront)s | %(baseline)s | %(grpcgo)s | %(ratio)s | "
+                 "%(ratioGrpcgo)s | %(storefrontP99)s | %(baselineP99)s | %(grpcgoP99)s |" % row
                  + (" %d errors" % row["errors"] if row["errors"] else ""))
+lines += ["", "Server CPU per unit of work (user and system time from /proc over the measured "
+          "window, divided by the units served meanwhile) and peak RSS:", "",
+          "| scenario | CPU Storefront | CPU baseline | CPU grpc-go | peak RSS Storefront | peak RSS baseline | peak RSS grpc-go |",
+          "|---|---|---|---|---|---|---|"]
+for row in rows:
+    lines.append("| %(scenario)s | %(storefrontCPU)s | %(baselineCPU)s | %(grpcgoCPU)s | "
+                 "%(storefrontPeakRSS)s | %(baselinePeakRSS)s | %(grpcgoPeakRSS)s |" % row)
 lines += ["", "| memory goal | RSS growth | goal | met |", "|---|---|---|---|"]
 for goal in goals:
     lines.append("| %s | %s | %s | %s |" % (goal[0], goal[1], goal[2], "yes" if goal[3] else "**no**"))

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the Swift suites (unit, store and end-to-end over HTTP/2 on 127.0.0.1),
-# then the independent Python grpcio suite against the built server, then a bounded fuzzing
-# run (scripts/fuzz.sh; STOREFRONT_FUZZ_SECONDS, default 60). Fails on any compiler warning in
-# the project's own code.
+# then the independent Python grpcio and grpc-go suites against the built server, then a
+# bounded fuzzing run (scripts/fuzz.sh; STOREFRONT_FUZZ_SECONDS, default 60). Fails on any
+# compiler warning in the project's own code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,4 +15,5 @@ if grep -E "^$PWD/(Sources|Tests)/.*warning:" "$log"; then
 fi
 swift test --skip-build
 STOREFRONT_BIN="$PWD/.build/debug/storefront" scripts/python-tests.sh
+STOREFRONT_BIN="$PWD/.build/debug/storefront" scripts/go-tests.sh
 scripts/fuzz.sh "${STOREFRONT_FUZZ_SECONDS:-60}"
