@@ -1,0 +1,97 @@
+import Foundation
+import GRPCCore
+import GRPCProtobuf
+
+/// What a failed command says: one line (and its details) for people, or one JSON object for
+/// scripts (`--json`). Status codes are written as gRPC writes them (`INVALID_ARGUMENT`).
+struct ErrorReport {
+  /// The gRPC status code's name; nil when the command failed without a call failing.
+  var code: String?
+  var message: String
+  /// The fields a google.rpc.BadRequest detail named, with why.
+  var fieldViolations: [(field: String, description: String)] = []
+  /// The server's `x-request-id` for the call, to find it in the server's log.
+  var requestID: String?
+  /// What the user can do about it.
+  var hint: String?
+  /// The error beneath, for the text form (a TLS or socket error's own words).
+  var cause: String?
+
+  /// The response header (and trailer) naming the call in the server's log.
+  static let requestIDKey = "x-request-id"
+
+  init(_ error: any Error) {
+    switch error {
+    case let failure as CallFailure:
+      self.init(failure.error)
+      self.hint = failure.hint
+    case let error as RPCError:
+      self.code = error.code.grpcName
+      self.message = error.message
+      self.requestID = error.metadata[stringValues: Self.requestIDKey].first { _ in true }
+      self.cause = error.cause.map { "\($0)" }
+      if let status = try? error.unpackGoogleRPCStatus() {
+        for detail in status.details {
+          for violation in detail.badRequest?.fieldViolations ?? [] {
+            self.fieldViolations.append((violation.field, violation.description))
+          }
+        }
+      }
+    case let failure as CommandFailure:
+      self.message = failure.description
+    default:
+      self.message = "\(error)"
+    }
+  }
+
+  /// For people: `NOT_FOUND: no product p_1 (request id ...)`, then the fields and the hint.
+  var text: String {
+    var first = self.code.map { "\($0): \(self.message)" } ?? self.message
+    if let cause = self.cause { first += " (cause: \(cause))" }
+    if let requestID = self.requestID { first += " (request id \(requestID))" }
+    var lines = [first]
+    lines += self.fieldViolations.map { "  \($0.field): \($0.description)" }
+    if let hint = self.hint { lines.append("  \(hint)") }
+    return lines.joined(separator: "\n")
+  }
+
+  /// For scripts: one JSON object; every key is present, null when it does not apply.
+  var json: String {
+    let object: [String: Any] = [
+      "code": self.code ?? NSNull(),
+      "message": self.message,
+      "fieldViolations": self.fieldViolations.map {
+        ["field": $0.field, "description": $0.description]
+      },
+      "requestId": self.requestID ?? NSNull(),
+      "hint": self.hint ?? NSNull(),
+    ]
+    let data =
+      (try? JSONSerialization.data(
+        withJSONObject: object,
+        options: [.sortedKeys, .withoutEscapingSlashes]
+      )) ?? Data()
+    return String(decoding: data, as: UTF8.self)
+  }
+}
+
+/// A call that failed, with what the user can do about it (sign in, start the server).
+struct CallFailure: Error {
+  let error: RPCError
+  let hint: String?
+}
+
+extension RPCError.Code {
+  /// The code as gRPC and every other client write it: `INVALID_ARGUMENT`, `NOT_FOUND`.
+  var grpcName: String {
+    Self.grpcNames[self.rawValue] ?? "CODE_\(self.rawValue)"
+  }
+
+  /// Names by code, as in grpc's `status.proto`.
+  private static let grpcNames: [Int: String] = [
+    1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED",
+    5: "NOT_FOUND", 6: "ALREADY_EXISTS", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED",
+    9: "FAILED_PRECONDITION", 10: "ABORTED", 11: "OUT_OF_RANGE", 12: "UNIMPLEMENTED",
+    13: "INTERNAL", 14: "UNAVAILABLE", 15: "DATA_LOSS", 16: "UNAUTHENTICATED",
+  ]
+}
