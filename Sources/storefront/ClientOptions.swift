@@ -79,7 +79,8 @@ struct ClientOptions: ParsableArguments {
           + ": sign in with `storefront login USERNAME`."
       // Our server names every answer with a request id; without one the call never reached
       // it (nothing listens there, or the transport gave up).
-      case .unavailable where error.metadata[stringValues: ErrorReport.requestIDKey].isEmpty:
+      case .unavailable
+      where !error.metadata[stringValues: ErrorReport.requestIDKey].contains { _ in true }:
         hint =
           "Is the server running at \(self.server)? Start one with `storefront serve`, or "
           + "name another with --server HOST:PORT."

@@ -21,10 +21,12 @@ struct ErrorReport {
   static let requestIDKey = "x-request-id"
 
   init(_ error: any Error) {
-    switch error {
-    case let failure as CallFailure:
-      self.init(failure.error)
+    var error = error
+    if let failure = error as? CallFailure {
+      error = failure.error
       self.hint = failure.hint
+    }
+    switch error {
     case let error as RPCError:
       self.code = error.code.grpcName
       self.message = error.message
@@ -32,8 +34,8 @@ struct ErrorReport {
       self.cause = error.cause.map { "\($0)" }
       if let status = try? error.unpackGoogleRPCStatus() {
         for detail in status.details {
-          for violation in detail.badRequest?.fieldViolations ?? [] {
-            self.fieldViolations.append((violation.field, violation.description))
+          for violation in detail.badRequest?.violations ?? [] {
+            self.fieldViolations.append((violation.field, violation.violationDescription))
           }
         }
       }

@@ -48,7 +48,9 @@ enum PasswordInput {
     return line
   }
 
-  private static func askTerminal(_ prompt: String) throws -> String {
+  /// Shows `prompt` on the terminal and reads an answer without echoing it.
+  /// - Throws: ``CommandFailure`` when standard input is not a terminal.
+  static func askTerminal(_ prompt: String) throws -> String {
     guard isatty(STDIN_FILENO) == 1, let entered = getpass(prompt) else {
       throw CommandFailure("no terminal to ask for the password on: use --password-stdin")
     }

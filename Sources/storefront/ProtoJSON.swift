@@ -40,7 +40,9 @@ enum ProtoJSON {
       let name = scope + "." + message.name
       index.messages[name] = message
       for nested in message.nestedType { add(nested, in: name) }
-      for enumeration in message.enumType { index.enums[name + "." + enumeration.name] = enumeration }
+      for enumeration in message.enumType {
+        index.enums[name + "." + enumeration.name] = enumeration
+      }
     }
     for file in set.file {
       let scope = file.package.isEmpty ? "" : "." + file.package
@@ -74,7 +76,10 @@ enum ProtoJSON {
   }
 
   /// A field's value, descending into messages of our own protos.
-  private static func render(_ value: Any, field: Google_Protobuf_FieldDescriptorProto) throws
+  private static func render(
+    _ value: Any,
+    field: Google_Protobuf_FieldDescriptorProto
+  ) throws
     -> String
   {
     let nested = field.type == .message && !field.typeName.hasPrefix(".google.protobuf.")

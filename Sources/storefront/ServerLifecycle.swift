@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import StorefrontCore
 import StorefrontService
 import UnixSignals
 
@@ -40,7 +41,7 @@ struct ServerLifecycle: Sendable {
 
   /// Serves until the server stops.
   /// - Parameter onListening: called with the port once the server listens.
-  func run(onListening: @Sendable (Int) -> Void) async throws {
+  func run(onListening: (Int) -> Void) async throws {
     var configuration = ServiceGroupConfiguration(
       services: [.init(service: self.server)],
       gracefulShutdownSignals: [.sigterm, .sigint],

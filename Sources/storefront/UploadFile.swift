@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StorefrontAPI
+import SwiftProtobuf
 
 /// One file to upload: its type from its name, its hash from a first read.
 struct UploadFile: Sendable {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import StorefrontAPI
+import SwiftProtobuf
 import Testing
 
 @testable import storefront
@@ -51,6 +52,7 @@ struct CommandLineTests {
   @Test("import's help says how it exits when rows fail; its currency defaults to create's")
   func importHelp() throws {
     let help = ProductImportCommand.helpMessage(columns: 200)
+      .split(whereSeparator: \.isWhitespace).joined(separator: " ")
     #expect(help.contains("2 when some rows failed"))
     #expect(help.contains("--currency"))
     let command = try ProductImportCommand.parse(["a.csv"])

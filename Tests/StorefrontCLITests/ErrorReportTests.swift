@@ -56,7 +56,9 @@ struct ErrorReportTests {
     #expect(object["message"] as? String == "product.price_cents must not be negative")
     #expect(object["requestId"] as? String == "req-1")
     let violations = try #require(object["fieldViolations"] as? [[String: String]])
-    #expect(violations == [["field": "product.price_cents", "description": "must not be negative"]])
+    #expect(
+      violations == [["field": "product.price_cents", "description": "must not be negative"]]
+    )
     #expect(object["hint"] is NSNull)
   }
 

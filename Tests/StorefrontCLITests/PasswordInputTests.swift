@@ -24,7 +24,9 @@ struct PasswordInputTests {
   static func readNew(_ prompts: Prompts) throws -> String {
     try PasswordInput.readNew(fromStandardInput: false, prompt: "Password: ") { password in
       if password.count < 8 { throw TooShort() }
-    } ask: { prompts.ask($0) }
+    } ask: {
+      prompts.ask($0)
+    }
   }
 
   @Test("a new password is asked twice at the prompt")

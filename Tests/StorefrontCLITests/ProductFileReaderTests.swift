@@ -1,5 +1,6 @@
 import Foundation
 import StorefrontAPI
+import SwiftProtobuf
 import Testing
 
 @testable import storefront
@@ -37,7 +38,9 @@ struct ProductFileReaderTests {
 
   @Test("the README's header imports, currency defaulting to USD as for product create")
   func readmeHeader() throws {
-    let read = try Self.read("sku,name,price_cents,category,stock\nMUG-1,Blue mug,1299,kitchen,12\n")
+    let read = try Self.read(
+      "sku,name,price_cents,category,stock\nMUG-1,Blue mug,1299,kitchen,12\n"
+    )
     let product = try #require(read.products.first)
     #expect(product.sku == "MUG-1")
     #expect(product.name == "Blue mug")
@@ -72,16 +75,18 @@ struct ProductFileReaderTests {
   @Test("quoted fields hold commas, doubled quotes and line breaks")
   func quoting() throws {
     let read = try Self.read(
-      """
+      #"""
       sku,name,description
       A,"Mug, blue","He said ""hi"""
       B,"Two
       lines",plain
       C,x,"ends with a quote """
-      """
+      """#
     )
     #expect(read.products.map(\.name) == ["Mug, blue", "Two\nlines", "x"])
-    #expect(read.products.map(\.description_p) == [#"He said "hi""#, "plain", #"ends with a quote ""#])
+    #expect(
+      read.products.map(\.description_p) == [#"He said "hi""#, "plain", #"ends with a quote ""#]
+    )
     #expect(read.lines == [2, 3, 5])
   }
 

@@ -51,7 +51,8 @@ struct ServeSettingsTests {
   func secretsHidden() throws {
     let secret = ServeSetting.option("host", \.host, secret: true)
     #expect(secret.isSecret)
-    #expect(secret.value(try Serve.parse([])) == "127.0.0.1")
+    let serve = try Serve.parse([])
+    #expect(secret.value(serve) == "127.0.0.1")
     #expect(Serve.settings.allSatisfy { !$0.isSecret }, "token-key-file is a file name")
   }
 

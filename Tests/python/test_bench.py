@@ -183,7 +183,7 @@ def test_watch_with_a_failing_watcher_says_why(storefront):
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode != 0
-    assert "unauthenticated" in result.stderr.lower()
+    assert "UNAUTHENTICATED" in result.stderr
 
 
 def test_count_is_refused_for_paced_scenarios(storefront):
@@ -207,7 +207,7 @@ def test_refused_uploads_count_no_bytes(storefront):
     )
     assert result.returncode != 0
     assert "nothing was measured" in result.stderr
-    assert "unauthenticated" in result.stderr
+    assert "UNAUTHENTICATED" in result.stderr
     assert json.loads(result.stdout)["units"] == 0
 
 

@@ -128,7 +128,7 @@ final class BenchRecorder: Sendable {
         // catalogue that outlasts the window sends products but never completes.
         latencyMilliseconds: state.latencies.totalCount == 0
           ? nil
-          : .init(
+          : BenchResult.Latency(
             p50: milliseconds(50),
             p90: milliseconds(90),
             p99: milliseconds(99),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import GRPCCore
 import StorefrontAPI
+import SwiftProtobuf
 
 /// `storefront product create`: CreateProduct.
 struct ProductCreateCommand: AsyncParsableCommand, ClientCommand {

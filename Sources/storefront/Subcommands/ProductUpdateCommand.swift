@@ -1,6 +1,7 @@
 import ArgumentParser
 import GRPCCore
 import StorefrontAPI
+import SwiftProtobuf
 
 /// `storefront product update ID`: UpdateProduct of the fields given, and only those.
 struct ProductUpdateCommand: AsyncParsableCommand, ClientCommand {

@@ -48,14 +48,9 @@ struct UserAddCommand: AsyncParsableCommand {
   func run() async throws {
     let password = try PasswordInput.readNew(
       fromStandardInput: self.passwordStdin,
-      prompt: "Password for \(self.username): "
-    ) { password in
-      do {
-        try User.validatePassword(password)
-      } catch {
-        throw CommandFailure(error.message)
-      }
-    }
+      prompt: "Password for \(self.username): ",
+      check: Self.checkPassword
+    )
     var parameters = PasswordHash.Parameters.standard
     parameters.logN = self.hashCost
     let user = User(
@@ -65,5 +60,14 @@ struct UserAddCommand: AsyncParsableCommand {
     )
     try await self.data.withStore { try await $0.insert(user) }
     try writeToStandardOutput("added \(user.username) (\(user.role.rawValue))\n")
+  }
+
+  /// Refuses a password the server's rules refuse (too short).
+  private static func checkPassword(_ password: String) throws {
+    do {
+      try User.validatePassword(password)
+    } catch {
+      throw CommandFailure(error.message)
+    }
   }
 }
