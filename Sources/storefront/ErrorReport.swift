@@ -31,7 +31,8 @@ struct ErrorReport {
       self.code = error.code.grpcName
       self.message = error.message
       self.requestID = error.metadata[stringValues: Self.requestIDKey].first { _ in true }
-      self.cause = error.cause.map { "\($0)" }
+      // A rich status as the cause says again what the code, message and details say.
+      self.cause = error.cause.flatMap { $0 is GoogleRPCStatus ? nil : "\($0)" }
       if let status = try? error.unpackGoogleRPCStatus() {
         for detail in status.details {
           for violation in detail.badRequest?.violations ?? [] {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GRPCCore
 import StorefrontService
 
 /// The one executable: the server (`serve`), the client subcommands and the bench.
@@ -54,16 +55,21 @@ struct Storefront: AsyncParsableCommand {
   static func exit(reporting error: any Error, of command: any ParsableCommand) -> Never {
     let json = (command as? any PrintsJSON)?.printsJSON ?? false
     switch error {
-    case is ExitCode, is CleanExit:
+    // An exit asked for, or help: ArgumentParser's own `help` command answers a help
+    // request by throwing it from its `run`.
+    case _ where error is ExitCode || error is CleanExit || Self.exitCode(for: error) == .success:
       Self.exit(withError: error)
     case let error as ValidationError where !json:
       // ArgumentParser would show the top command's usage for an error thrown by `run`.
       Self.writeToStandardError(Self.usageMessage(error.message, command: type(of: command)))
       Self.exit(withError: ExitCode.validationFailure)
-    default:
+    case is RPCError, is CallFailure, is CommandFailure,
+      _ where json:
       let report = ErrorReport(error)
       Self.writeToStandardError(json ? report.json + "\n" : "Error: \(report.text)\n")
       Self.exit(withError: ExitCode.failure)
+    default:
+      Self.exit(withError: error)
     }
   }
 

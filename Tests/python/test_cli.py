@@ -16,7 +16,6 @@ import threading
 import time
 from pathlib import Path
 
-import grpc
 import pytest
 
 from conftest import (
@@ -30,6 +29,7 @@ from conftest import (
     unique_category,
     unique_sku,
 )
+from storefront.v1 import import_pb2  # noqa: E402  (generated when conftest loads)
 
 
 def cli(server, *args: str, token: str | None = None, stdin: str | None = None):
@@ -151,7 +151,7 @@ def test_status_codes_print_as_grpc_names(server):
     assert missing.returncode == 1
     assert "NOT_FOUND" in missing.stderr and "notFound" not in missing.stderr, missing.stderr
     invalid = cli(server, "product", "create", "--sku", unique_sku(), "--name", "X",
-                  "--price-cents", "-1")
+                  "--price-cents=-1")
     assert "INVALID_ARGUMENT" in invalid.stderr, invalid.stderr
     assert "product.price_cents" in invalid.stderr
     refused = cli(server, "product", "create", "--sku", unique_sku(), "--name", "X",
@@ -161,7 +161,7 @@ def test_status_codes_print_as_grpc_names(server):
 
 def test_json_errors_are_one_object_on_stderr(server):
     result = cli(server, "product", "create", "--sku", unique_sku(), "--name", "X",
-                 "--price-cents", "-1", "--json")
+                 "--price-cents=-1", "--json")
     assert result.returncode == 1
     assert result.stdout == ""
     lines = result.stderr.splitlines()
@@ -272,9 +272,12 @@ def add_user_at_a_terminal(data_dir: Path, username: str, answers: list[str]) ->
     shown = b""
 
     def read(until: bytes | None) -> None:
+        """Reads what the terminal shows next, up to `until` (None: until it closes). An
+        answer goes only after its own prompt: getpass discards input typed before it."""
         nonlocal shown
+        start = len(shown)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and (until is None or not shown.endswith(until)):
+        while time.monotonic() < deadline and (until is None or not shown[start:].endswith(until)):
             ready, _, _ = select.select([master], [], [], 1)
             if not ready:
                 continue
@@ -325,7 +328,7 @@ def test_sigterm_logs_the_drain_with_what_is_in_flight_and_the_stop(start_server
     release = threading.Event()
 
     def requests():
-        yield product_service_pb2.ImportProductsRequest(product=product_pb2.Product(
+        yield import_pb2.ImportProductsRequest(product=product_pb2.Product(
             sku=unique_sku(), name="Held", price_cents=1, currency="USD"))
         release.wait(20)
 
