@@ -186,6 +186,22 @@ let targets: [Target] = [
     exclude: ["Seeds", "Regressions"],
     swiftSettings: defaultSwiftSettings
   ),
+  // The executable's own logic (settings, file import, output and errors), through
+  // `@testable import storefront`.
+  .testTarget(
+    name: "StorefrontCLITests",
+    dependencies: [
+      .target(name: "storefront"),
+      .target(name: "StorefrontAPI"),
+      .target(name: "StorefrontService"),
+      .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
   .testTarget(
     name: "StorefrontServiceTests",
     dependencies: [

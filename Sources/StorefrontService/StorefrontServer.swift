@@ -93,6 +93,7 @@ public final class StorefrontServer: Service, Sendable {
   private let metricsEndpoint: MetricsEndpoint?
   private let transport: HTTP2ServerTransport.Posix
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
+  private let callCounts: CallsInFlight
   private let logger: Logger
 
   /// Opens the data directory (creating it if needed), removes leftovers of interrupted
@@ -170,6 +171,8 @@ public final class StorefrontServer: Service, Sendable {
       transportSecurity: Self.transportSecurity(configuration.tls),
       config: config
     )
+    let metricsInterceptor = MetricsInterceptor(factory: metrics)
+    self.callCounts = metricsInterceptor.calls
     self.server = GRPCServer(
       transport: self.transport,
       services: Self.apiServices(
@@ -182,7 +185,7 @@ public final class StorefrontServer: Service, Sendable {
         ReflectionService(index: descriptors),
         ReflectionServiceV1Alpha(index: descriptors),
       ],
-      interceptors: [MetricsInterceptor(factory: metrics)]
+      interceptors: [metricsInterceptor]
         + Self.apiInterceptors(
           authenticator: self.authenticator,
           policy: AccessPolicy(requireAuthForReads: configuration.auth.requireAuthForReads),
@@ -346,6 +349,11 @@ public final class StorefrontServer: Service, Sendable {
     } catch {
       self.logger.error("could not close the store", metadata: ["error": "\(error)"])
     }
+  }
+
+  /// The calls in flight now, by fully qualified method, with how many of each.
+  public var callsInFlight: [String: Int] {
+    self.callCounts.snapshot
   }
 
   /// Returns once shutdown has begun.

@@ -6,6 +6,24 @@ import StorefrontAPI
 import StorefrontService
 import SwiftProtobuf
 
+/// A subcommand that calls the server with ``ClientOptions``; with `--json` its failures
+/// are printed as JSON too.
+protocol ClientCommand: PrintsJSON {
+  /// The server, the token, the output format.
+  var options: ClientOptions { get }
+}
+
+extension ClientCommand {
+  /// Whether `--json` was given.
+  var printsJSON: Bool { self.options.json }
+}
+
+/// A command whose output, failures included, may be JSON for scripts.
+protocol PrintsJSON {
+  /// Whether the command prints JSON.
+  var printsJSON: Bool { get }
+}
+
 /// The options every client subcommand shares.
 struct ClientOptions: ParsableArguments {
   @Option(help: "The server's address, host:port.")
@@ -27,6 +45,11 @@ struct ClientOptions: ParsableArguments {
 
   @OptionGroup var tls: ClientTLSOptions
 
+  /// Refuses a `--server` that is not host:port before anything is sent.
+  func validate() throws {
+    _ = try self.hostAndPort()
+  }
+
   /// Runs `body` with a client connected to ``server``.
   func withClient<Result: Sendable>(
     _ body: (Storefront_V1_ProductService.Client<HTTP2ClientTransport.Posix>) async throws -> Result
@@ -37,6 +60,8 @@ struct ClientOptions: ParsableArguments {
   }
 
   /// Runs `body` with a connection to ``server`` that sends the access token, if there is one.
+  /// - Throws: a failed call as ``CallFailure``, with what to do when there is something to do
+  ///   (sign in, start the server); whatever else `body` throws.
   func withGRPC<Result: Sendable>(
     sendingToken: Bool = true,
     _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
@@ -45,11 +70,24 @@ struct ClientOptions: ParsableArguments {
     let token = sendingToken ? try self.accessToken() : nil
     do {
       return try await self.withGRPC(host: host, port: port, token: token, body)
-    } catch let error as RPCError where error.code == .unauthenticated && sendingToken {
-      throw CommandFailure(
-        "\(error.message) (\(token == nil ? "no token" : "the token was refused"): sign in "
-          + "with `storefront login USERNAME`)"
-      )
+    } catch let error as RPCError {
+      var hint: String?
+      switch error.code {
+      case .unauthenticated where sendingToken:
+        hint =
+          (token == nil ? "No token was sent" : "The token was refused")
+          + ": sign in with `storefront login USERNAME`."
+      // Our server names every answer with a request id; without one the call never reached
+      // it (nothing listens there, or the transport gave up).
+      case .unavailable
+      where !error.metadata[stringValues: ErrorReport.requestIDKey].contains { _ in true }:
+        hint =
+          "Is the server running at \(self.server)? Start one with `storefront serve`, or "
+          + "name another with --server HOST:PORT."
+      default:
+        hint = nil
+      }
+      throw CallFailure(error: error, hint: hint)
     }
   }
 
@@ -102,7 +140,7 @@ struct ClientOptions: ParsableArguments {
   }
 
   private func hostAndPort() throws -> (String, Int) {
-    guard let colon = self.server.lastIndex(of: ":"),
+    guard let colon = self.server.lastIndex(of: ":"), colon != self.server.startIndex,
       let port = Int(self.server[self.server.index(after: colon)...]),
       (1 ... 65535).contains(port)
     else {
@@ -111,10 +149,10 @@ struct ClientOptions: ParsableArguments {
     return (String(self.server[..<colon]), port)
   }
 
-  /// Prints a message as JSON or as text, unbuffered, so that output piped to another
-  /// program arrives as it happens.
+  /// Prints a message as JSON (every field, see ``ProtoJSON``) or as text, unbuffered, so
+  /// that output piped to another program arrives as it happens.
   func print(_ message: some SwiftProtobuf.Message, text: () -> String) throws {
-    let line = self.json ? try message.jsonString() : text()
+    let line = self.json ? try ProtoJSON.string(message) : text()
     try writeToStandardOutput(line + "\n")
   }
 }
@@ -145,13 +183,20 @@ struct CommandFailure: Error, CustomStringConvertible {
 }
 
 extension Storefront_V1_Product {
+  /// The price for people, in major units: `7.77 USD`.
+  var priceText: String {
+    let sign = self.priceCents < 0 ? "-" : ""
+    let cents = self.priceCents.magnitude
+    let amount = "\(sign)\(cents / 100).\(String(format: "%02d", Int(cents % 100)))"
+    return self.currency.isEmpty ? amount : "\(amount) \(self.currency)"
+  }
+
   /// A few lines for people.
   var summary: String {
-    let price = String(format: "%d.%02d", self.priceCents / 100, self.priceCents % 100)
     var lines = [
       "\(self.id)  \(self.name)",
       "  sku \(self.sku) · \(self.category.isEmpty ? "no category" : self.category) · "
-        + "\(price) \(self.currency) · \(self.stock) in stock · etag \(self.etag)",
+        + "\(self.priceText) · \(self.stock) in stock · etag \(self.etag)",
     ]
     if !self.description_p.isEmpty { lines.append("  \(self.description_p)") }
     if !self.imageIds.isEmpty { lines.append("  images: \(self.imageIds.joined(separator: ", "))") }

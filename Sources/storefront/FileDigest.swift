@@ -1,16 +1,17 @@
-import ArgumentParser
 import Crypto
 import Foundation
 
 /// The SHA-256 and size of a file, read a megabyte at a time.
 struct FileDigest {
+  /// The hash in lower-case hex.
   let sha256: String
+  /// The size in bytes.
   let size: Int64
 
+  /// Reads the file at `path` once.
+  /// - Throws: ``CommandFailure`` when it does not exist or cannot be read.
   init(path: String) throws {
-    guard let handle = FileHandle(forReadingAtPath: path) else {
-      throw CommandFailure("\(path): cannot be read")
-    }
+    let handle = try InputFile.open(path)
     defer { try? handle.close() }
     var hasher = SHA256()
     var size: Int64 = 0

@@ -495,7 +495,7 @@ def test_staff_over_tls_with_the_cli_creates_and_uploads_and_a_shopper_is_denied
             ["image", "upload", product_id, str(image)],
         ]:
             denied = run_cli(*write, *client, env=env)
-            assert denied.returncode != 0 and "permissionDenied" in denied.stderr, denied.stderr
+            assert denied.returncode != 0 and "PERMISSION_DENIED" in denied.stderr, denied.stderr
 
         # --token, then STOREFRONT_TOKEN, win over the saved (shopper's) token.
         staff_token = login(secure_channel(address, certificates), "py-stella")

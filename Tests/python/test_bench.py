@@ -10,6 +10,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
@@ -182,7 +183,7 @@ def test_watch_with_a_failing_watcher_says_why(storefront):
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode != 0
-    assert "unauthenticated" in result.stderr.lower()
+    assert "UNAUTHENTICATED" in result.stderr
 
 
 def test_count_is_refused_for_paced_scenarios(storefront):
@@ -206,7 +207,7 @@ def test_refused_uploads_count_no_bytes(storefront):
     )
     assert result.returncode != 0
     assert "nothing was measured" in result.stderr
-    assert "unauthenticated" in result.stderr
+    assert "UNAUTHENTICATED" in result.stderr
     assert json.loads(result.stdout)["units"] == 0
 
 
@@ -280,3 +281,41 @@ def test_without_a_token_no_authorization_is_sent(recording_server):
     assert result.returncode == 0, result.stderr
     assert service.metadata
     assert all("authorization" not in entry for entry in service.metadata)
+
+
+class SlowListingService(product_service_pb2_grpc.ProductServiceServicer):
+    """Streams 300 products at once, then holds the listing open for 3 s: on a slow machine a
+    whole-catalogue listing that outlasts the bench's window."""
+
+    def ListProducts(self, request, context):
+        for index in range(300):
+            yield product_service_pb2.ProductResponse(product=product_pb2.Product(id=f"p_{index}"))
+        deadline = time.monotonic() + 3
+        while context.is_active() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def slow_listing_server() -> Iterator[str]:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    product_service_pb2_grpc.add_ProductServiceServicer_to_server(SlowListingService(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop(grace=None)
+
+
+def test_a_listing_that_never_completes_reports_no_latency_instead_of_zero(slow_listing_server):
+    args = ("list", "--duration", "1", "--warmup", "0", "--connections", "1", "--concurrency", "1")
+    result = bench(slow_listing_server, *args)
+    assert result["units"] >= 256
+    assert result["operations"] == 0
+    assert "latencyMilliseconds" not in result, result
+    text = subprocess.run(
+        [server_binary(), "bench", *args, "--server", slow_listing_server],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert text.returncode == 0, text.stderr
+    assert "no call completed" in text.stdout and "p99" not in text.stdout, text.stdout

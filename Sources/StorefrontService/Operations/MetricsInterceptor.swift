@@ -36,6 +36,8 @@ public struct MetricsInterceptor: ServerInterceptor {
   private let handles: MetricHandles
   private let uploaded: Counter
   private let downloaded: Counter
+  /// Every call in flight, by method, for the drain's log line.
+  let calls = CallsInFlight()
 
   public init(factory: any MetricsFactory) {
     self.handles = MetricHandles(factory: factory)
@@ -55,8 +57,11 @@ public struct MetricsInterceptor: ServerInterceptor {
     let handles = self.handles
     let inFlight = handles.inFlight(method: method)
     inFlight.increment()
+    let calls = self.calls
+    calls.begin(method)
     let finish = RPCCompletion { error in
       inFlight.decrement()
+      calls.end(method)
       let outcome = handles.outcome(method: method, code: error?.code)
       outcome.handled.increment()
       outcome.duration.recordSeconds((ContinuousClock.now - start) / .seconds(1))

@@ -97,7 +97,7 @@ final class BenchRecorder: Sendable {
     guard inWarmup || ContinuousClock.now >= self.window.measureFrom else { return }
     self.state.withLock { state in
       state.errors += 1
-      if state.firstError == nil { state.firstError = "\(error)" }
+      if state.firstError == nil { state.firstError = ErrorReport(error).text }
     }
   }
 
@@ -111,8 +111,7 @@ final class BenchRecorder: Sendable {
         Double(measured.components.seconds)
         + Double(measured.components.attoseconds) / 1e18
       func milliseconds(_ percentile: Double) -> Double {
-        state.latencies.totalCount == 0
-          ? 0 : Double(state.latencies.valueAtPercentile(percentile)) / 1_000
+        Double(state.latencies.valueAtPercentile(percentile)) / 1_000
       }
       return BenchResult(
         scenario: scenario,
@@ -125,13 +124,17 @@ final class BenchRecorder: Sendable {
         unitsPerSecond: Double(state.units) / seconds,
         errors: state.errors,
         firstError: state.firstError,
-        latencyMilliseconds: .init(
-          p50: milliseconds(50),
-          p90: milliseconds(90),
-          p99: milliseconds(99),
-          p999: milliseconds(99.9),
-          max: state.latencies.totalCount == 0 ? 0 : Double(state.latencies.max) / 1_000
-        )
+        // No latency rather than a zero when nothing was timed: a listing of the whole
+        // catalogue that outlasts the window sends products but never completes.
+        latencyMilliseconds: state.latencies.totalCount == 0
+          ? nil
+          : BenchResult.Latency(
+            p50: milliseconds(50),
+            p90: milliseconds(90),
+            p99: milliseconds(99),
+            p999: milliseconds(99.9),
+            max: Double(state.latencies.max) / 1_000
+          )
       )
     }
   }
@@ -158,7 +161,9 @@ struct BenchResult: Codable, Sendable {
   var unitsPerSecond: Double
   var errors: Int
   var firstError: String?
-  var latencyMilliseconds: Latency
+  /// Percentiles of the operations timed (chat, watch: of the deliveries); nil (left out of
+  /// the JSON) when none completed in the window.
+  var latencyMilliseconds: Latency?
 
   /// One line for people.
   var summary: String {
@@ -169,11 +174,13 @@ struct BenchResult: Codable, Sendable {
       self.unit == "bytes"
       ? "\(fixed(self.unitsPerSecond / 1_048_576, 1)) MiB/s"
       : "\(fixed(self.unitsPerSecond, 0)) \(self.unit)/s"
-    let latency = self.latencyMilliseconds
+    let latency =
+      self.latencyMilliseconds.map { latency in
+        "latency ms p50 \(fixed(latency.p50)) p90 \(fixed(latency.p90)) "
+          + "p99 \(fixed(latency.p99)) p99.9 \(fixed(latency.p999)) max \(fixed(latency.max))"
+      } ?? "no latency: no call completed in the window"
     return "\(self.label) \(self.scenario): \(rate) (\(self.operations) operations in "
-      + "\(fixed(self.seconds, 1)) s, \(fixed(self.operationsPerSecond, 0))/s), latency ms "
-      + "p50 \(fixed(latency.p50)) p90 \(fixed(latency.p90)) p99 \(fixed(latency.p99)) "
-      + "p99.9 \(fixed(latency.p999)) max \(fixed(latency.max)), \(self.errors) errors"
-      + (self.firstError.map { " (first: \($0))" } ?? "")
+      + "\(fixed(self.seconds, 1)) s, \(fixed(self.operationsPerSecond, 0))/s), \(latency), "
+      + "\(self.errors) errors" + (self.firstError.map { " (first: \($0))" } ?? "")
   }
 }

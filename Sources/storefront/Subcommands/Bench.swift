@@ -4,8 +4,10 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import StorefrontAPI
 
-struct Bench: AsyncParsableCommand {
+/// `storefront bench SCENARIO`: loads a server and reports throughput and latency.
+struct Bench: AsyncParsableCommand, PrintsJSON {
   static let configuration = CommandConfiguration(
+    commandName: "bench",
     abstract: "Load-tests a server, closed loop: throughput and latency percentiles.",
     discussion: """
       Scenarios: get (GetProduct on random catalogue ids: calls/s), list (ListProducts of \
@@ -77,6 +79,10 @@ struct Bench: AsyncParsableCommand {
   @Flag(help: "Print the result as one JSON object.")
   var json = false
 
+  /// Whether `--json` was given.
+  var printsJSON: Bool { self.json }
+
+  /// Refuses counts and sizes the scenarios cannot run with.
   func validate() throws {
     if self.count > 0, [.chat, .watch].contains(self.scenario) {
       throw ValidationError(
@@ -95,6 +101,7 @@ struct Bench: AsyncParsableCommand {
     }
   }
 
+  /// Runs the scenario and prints its result.
   func run() async throws {
     let plan = BenchPlan(
       connections: self.connections,
@@ -166,17 +173,26 @@ struct BenchTarget: ParsableArguments {
     return metadata
   }
 
+  /// Refuses a `--server` that is not host:port.
+  func validate() throws {
+    _ = try self.hostAndPort()
+  }
+
+  private func hostAndPort() throws -> (host: String, port: Int) {
+    guard let colon = self.server.lastIndex(of: ":"), colon != self.server.startIndex,
+      let port = Int(self.server[self.server.index(after: colon)...])
+    else {
+      throw ValidationError("--server must be host:port, e.g. 127.0.0.1:50051")
+    }
+    return (String(self.server[..<colon]), port)
+  }
+
   /// Runs `body` with `count` clients, each on a connection of its own.
   func withClients<Result: Sendable>(
     _ count: Int,
     _ body: @Sendable ([BenchClient]) async throws -> Result
   ) async throws -> Result {
-    guard let colon = self.server.lastIndex(of: ":"),
-      let port = Int(self.server[self.server.index(after: colon)...])
-    else {
-      throw ValidationError("--server must be host:port, e.g. 127.0.0.1:50051")
-    }
-    let host = String(self.server[..<colon])
+    let (host, port) = try self.hostAndPort()
     let clients = try (0 ..< count).map { _ in
       GRPCClient(
         transport: try HTTP2ClientTransport.Posix(

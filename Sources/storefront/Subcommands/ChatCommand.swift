@@ -4,7 +4,8 @@ import GRPCCore
 import StorefrontAPI
 import SwiftProtobuf
 
-struct ChatCommand: AsyncParsableCommand {
+/// `storefront chat ROOM`: Chat, lines of standard input sent, the room printed.
+struct ChatCommand: AsyncParsableCommand, ClientCommand {
   static let configuration = CommandConfiguration(
     commandName: "chat",
     abstract: "Joins a product's chat room: lines you type are sent, the room's messages printed."
@@ -13,14 +14,16 @@ struct ChatCommand: AsyncParsableCommand {
   @Argument(help: "The room: a product id.")
   var room: String
 
-  @Option(help: "Ignored: the server names you by your username.")
+  /// Accepted and ignored, so that old scripts still run: the server names every member
+  /// by their username.
+  @Option(help: .hidden)
   var name: String?
 
   @OptionGroup var options: ClientOptions
 
+  /// Runs the call and prints what it answers.
   func run() async throws {
     let room = self.room
-    let name = self.name
     let options = self.options
     try await self.options.withClient { client in
       try await client.chat { writer in
@@ -28,7 +31,6 @@ struct ChatCommand: AsyncParsableCommand {
           .with {
             $0.kind = .join
             $0.room = room
-            $0.sender = name ?? ""
           }
         )
         for await line in StandardInputLines.stream() {
@@ -54,22 +56,6 @@ struct ChatCommand: AsyncParsableCommand {
     case .message: "#\(message.sequence) \(message.sender): \(message.text)"
     case .system: "** \(message.text)"
     default: "#\(message.sequence) -- \(message.text)"
-    }
-  }
-}
-
-/// Lines of standard input, read on a thread of their own so that a blocking read never
-/// holds one of the few threads of Swift's concurrency pool.
-enum StandardInputLines {
-  static func stream() -> AsyncStream<String> {
-    AsyncStream { continuation in
-      let thread = Thread {
-        while let line = readLine() {
-          if !line.isEmpty { continuation.yield(line) }
-        }
-        continuation.finish()
-      }
-      thread.start()
     }
   }
 }

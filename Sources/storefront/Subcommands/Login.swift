@@ -4,8 +4,10 @@ import GRPCCore
 import StorefrontAPI
 import SwiftProtobuf
 
-struct Login: AsyncParsableCommand {
+/// `storefront login NAME`: AuthService.Login, the token saved for later commands.
+struct Login: AsyncParsableCommand, ClientCommand {
   static let configuration = CommandConfiguration(
+    commandName: "login",
     abstract: "Signs in and saves the access token for later commands.",
     discussion: """
       The token is saved in $XDG_CONFIG_HOME/storefront/token (else ~/.config/storefront/token), \
@@ -25,6 +27,7 @@ struct Login: AsyncParsableCommand {
 
   @OptionGroup var options: ClientOptions
 
+  /// Runs the call and prints what it answers.
   func run() async throws {
     let password = try PasswordInput.read(
       fromStandardInput: self.passwordStdin,

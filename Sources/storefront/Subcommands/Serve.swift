@@ -1,14 +1,15 @@
 import ArgumentParser
 import Foundation
-import GRPCCore
 import Logging
-import ServiceLifecycle
-import StorefrontCore
 import StorefrontService
-import UnixSignals
 
+/// `storefront serve`: the server. Its options are listed once more, with how to read each,
+/// in ``settings`` (`Serve+Settings.swift`), which the environment, the config file and the
+/// start-up log use; `Serve+Validation.swift` checks them, `Serve+Configuration.swift` turns
+/// them into the server's configuration, and ``ServerLifecycle`` runs it.
 struct Serve: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "serve",
     abstract: "Serves the catalogue over gRPC (SQLite in the data directory).",
     discussion: """
       Every option can also be set by an environment variable, STOREFRONT_ and the option's \
@@ -142,58 +143,37 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Messages that may wait for one chat member before it is dropped as too slow.")
   var chatQueue = 256
 
-  func validate() throws {
-    guard ["text", "json"].contains(self.logFormat) else {
-      throw ValidationError("--log-format is text or json")
+  /// Starts the server and serves until SIGTERM or SIGINT, then drains.
+  func run() async throws {
+    let logger = self.bootstrapLogging()
+    logger.info("effective settings", metadata: self.effectiveSettings)
+    if self.tlsCert == nil, !Self.isLoopback(self.host) {
+      let risk = "passwords and tokens cross the network in the clear"
+      logger.warning("serving without TLS on \(self.host): \(risk); use --tls-cert and --tls-key")
     }
-    guard (16_384 ... 16_777_215).contains(self.http2MaxFrameBytes) else {
-      throw ValidationError("--http2-max-frame-bytes must be 16384-16777215")
-    }
-    guard (65_535 ... Int(Int32.max)).contains(self.http2WindowBytes) else {
-      throw ValidationError("--http2-window-bytes must be 65535-2147483647")
-    }
-    let day = 86_400.0
-    guard (0 ... day).contains(self.shutdownGrace), self.keepaliveTime > 0,
-      self.keepaliveTime <= day, self.keepaliveTimeout > 0, self.keepaliveTimeout <= day,
-      self.healthProbeInterval > 0, self.healthProbeInterval <= day,
-      self.minClientPingInterval > 0, self.minClientPingInterval <= day,
-      self.maxConcurrentStreams >= 1, self.productCacheSize >= 0
-    else {
-      throw ValidationError(
-        "--shutdown-grace must be 0-86400 s; keepalive and probe times above 0 and at most a "
-          + "day; --max-concurrent-streams at least 1; --product-cache-size not negative"
+    let server = try await StorefrontServer(configuration: self.serverConfiguration, logger: logger)
+    if let metricsPort = server.metricsPort {
+      logger.info(
+        "serving metrics",
+        metadata: ["url": "http://\(self.host):\(metricsPort)/metrics"]
       )
     }
-    guard (self.tlsCert == nil) == (self.tlsKey == nil),
-      self.tlsClientCa == nil || self.tlsCert != nil
-    else {
-      throw ValidationError("--tls-cert and --tls-key go together; --tls-client-ca needs both")
-    }
-    guard (1 ... 366 * day).contains(self.tokenTtl), (0 ... 3_600).contains(self.userCacheTime),
-      self.loginFreeFailures >= 1
-    else {
-      throw ValidationError(
-        "--token-ttl must be 1 s to a year, --user-cache-time 0-3600 s, "
-          + "--login-free-failures at least 1"
-      )
-    }
-    guard ImageLimits.downloadChunkRange.contains(self.downloadChunkBytes) else {
-      throw ValidationError("--download-chunk-bytes must be 1024-1048576")
-    }
-    guard self.importBatchSize >= 1, self.changeLogKeep >= 1,
-      (1 ... 100 * 365 * 86_400).contains(self.changeLogMaxAge)
-    else {
-      throw ValidationError(
-        "--import-batch-size and --change-log-keep must be at least 1; --change-log-max-age "
-          + "1 s to 100 years"
-      )
+    let lifecycle = ServerLifecycle(
+      server: server,
+      grace: Duration(commandLineSeconds: self.shutdownGrace),
+      logger: logger
+    )
+    try await lifecycle.run { port in
+      // Written straight to the file descriptor: stdout is block-buffered when it is not a
+      // terminal, and scripts wait for this line.
+      let line = "storefront listening on \(self.host):\(port) (data in \(self.dataDir))\n"
+      FileHandle.standardOutput.write(Data(line.utf8))
     }
   }
 
-  func run() async throws {
-    guard let level = Logger.Level(rawValue: self.logLevel) else {
-      throw ValidationError("unknown --log-level '\(self.logLevel)'")
-    }
+  /// Sends every log to standard error, as text or JSON, from ``logLevel`` up.
+  private func bootstrapLogging() -> Logger {
+    let level = Logger.Level(rawValue: self.logLevel) ?? .info
     let json = self.logFormat == "json"
     LoggingSystem.bootstrap { label in
       var handler: any LogHandler =
@@ -201,171 +181,6 @@ struct Serve: AsyncParsableCommand {
       handler.logLevel = level
       return handler
     }
-    let logger = Logger(label: "storefront")
-    self.logEffectiveSettings(to: logger)
-    let configuration = StorefrontServer.Configuration(
-      host: self.host,
-      port: self.port,
-      dataDirectory: URL(fileURLWithPath: self.dataDir, isDirectory: true),
-      demoCatalogSize: self.demoCatalog,
-      maxRequestMessageBytes: self.maxMessageBytes,
-      service: ProductService.Configuration(
-        maxImageBytes: self.maxImageBytes,
-        maxImagesPerUpload: self.maxImagesPerUpload,
-        downloadChunkBytes: self.downloadChunkBytes,
-        importBatchSize: self.importBatchSize
-      ),
-      chat: ChatLimits(
-        maxTextLength: self.chatMaxText,
-        maxMembersPerRoom: self.chatMaxMembers,
-        outboxCapacity: self.chatQueue,
-        messagesPerSecond: self.chatRate,
-        burst: self.chatBurst
-      ),
-      changeRetention: ChangeRetention(
-        maxCount: self.changeLogKeep,
-        maxAge: .seconds(self.changeLogMaxAge)
-      ),
-      productCacheCapacity: self.productCacheSize,
-      transport: TransportSettings(
-        windowBytes: self.http2WindowBytes,
-        maxFrameBytes: self.http2MaxFrameBytes,
-        maxConcurrentStreams: self.maxConcurrentStreams,
-        keepaliveTime: Duration(commandLineSeconds: self.keepaliveTime),
-        keepaliveTimeout: Duration(commandLineSeconds: self.keepaliveTimeout),
-        compression: self.enableCompression,
-        minClientPingInterval: Duration(commandLineSeconds: self.minClientPingInterval),
-        // Connections still open when the grace period ends are closed: grpc-swift-nio-transport
-        // can leave a stream opened in the instant of shutdown without an answer, and that
-        // stream would otherwise hold its connection, and the server, open.
-        maxGraceTime: Duration(commandLineSeconds: self.shutdownGrace)
-      ),
-      metricsPort: self.metricsPort,
-      healthProbeInterval: Duration(commandLineSeconds: self.healthProbeInterval),
-      auth: AuthSettings(
-        tokenKeyFile: self.tokenKeyFile.map { URL(fileURLWithPath: $0) },
-        tokenLifetime: Duration(commandLineSeconds: self.tokenTtl),
-        requireAuthForReads: self.requireAuthForReads,
-        throttle: LoginThrottle.Configuration(freeFailures: self.loginFreeFailures),
-        userCacheTime: Duration(commandLineSeconds: self.userCacheTime)
-      ),
-      tls: self.tlsCert.map { cert in
-        TLSSettings(
-          certificateChainFile: cert,
-          privateKeyFile: self.tlsKey ?? "",
-          clientCAFile: self.tlsClientCa
-        )
-      }
-    )
-    if self.tlsCert == nil, !Self.isLoopback(self.host) {
-      let risk = "passwords and tokens cross the network in the clear"
-      logger.warning("serving without TLS on \(self.host): \(risk); use --tls-cert and --tls-key")
-    }
-    let server = try await StorefrontServer(configuration: configuration, logger: logger)
-    if let metricsPort = server.metricsPort {
-      logger.info(
-        "serving metrics",
-        metadata: ["url": "http://\(self.host):\(metricsPort)/metrics"]
-      )
-    }
-    // SIGTERM or SIGINT: shutdown begins (health NOT_SERVING, no new calls, streams told);
-    // what still runs after the grace period is cancelled.
-    var groupConfiguration = ServiceGroupConfiguration(
-      services: [.init(service: server)],
-      gracefulShutdownSignals: [.sigterm, .sigint],
-      logger: logger
-    )
-    let grace = Duration(commandLineSeconds: self.shutdownGrace)
-    groupConfiguration.maximumGracefulShutdownDuration = grace
-    let group = ServiceGroup(configuration: groupConfiguration)
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      // After the grace period the server is cancelled. If it still has not stopped a little
-      // later (grpc-swift-nio-transport can leave a stream opened in the instant of shutdown
-      // without an answer, holding the server open), the process ends anyway: every
-      // acknowledged write is already on disk.
-      tasks.addTask {
-        try await server.waitForShutdown()
-        try await Task.sleep(for: grace + .seconds(3))
-        logger.warning("calls still open after the grace period; exiting")
-        Foundation.exit(0)
-      }
-      let port = try await server.listeningPort
-      // Written straight to the file descriptor: stdout is block-buffered when it is not a
-      // terminal, and scripts wait for this line.
-      let line = "storefront listening on \(self.host):\(port) (data in \(self.dataDir))\n"
-      FileHandle.standardOutput.write(Data(line.utf8))
-      // The group has stopped: the watchdog is no longer needed.
-      try await tasks.next()
-      tasks.cancelAll()
-    }
-  }
-
-  /// Whether `host` is a loopback address (or name), reachable from this machine alone.
-  static func isLoopback(_ host: String) -> Bool {
-    host == "localhost" || host == "::1" || host.hasPrefix("127.")
-  }
-
-  /// Seconds from a command-line value as a duration, to the millisecond.
-  /// The settings as this server runs with them, one line at start. Options whose name says
-  /// they hold a secret are hidden (file names, such as `--token-key-file`, are not secrets).
-  private func logEffectiveSettings(to logger: Logger) {
-    var settings: Logger.Metadata = [:]
-    for (name, wrapper) in Self.options(of: self) {
-      let secret =
-        ["secret", "password"].contains { name.contains($0) } || name.hasSuffix("-token")
-      settings[name] = secret ? "(hidden)" : "\(Self.wrappedValue(wrapper))"
-    }
-    logger.info("effective settings", metadata: settings)
-  }
-
-  /// The command's options and flags by their command-line name, with their property
-  /// wrappers, read by reflection so that a new option needs no more code.
-  private static func options(of command: Serve) -> [(name: String, wrapper: Any)] {
-    Mirror(reflecting: command).children.compactMap { child in
-      guard let label = child.label, label.hasPrefix("_") else { return nil }
-      return (Self.optionName(property: String(label.dropFirst())), child.value)
-    }
-  }
-
-  /// The value inside an `Option` or `Flag` wrapper, as text: its parsed value, unwrapped
-  /// from optionals ("unset" for nil).
-  private static func wrappedValue(_ wrapper: Any) -> String {
-    var value: Any = wrapper
-    // Option(_parsedValue: Parsed.value(x)) -> x
-    while let child = Mirror(reflecting: value).children.first,
-      Mirror(reflecting: value).displayStyle != .optional
-    {
-      value = child.value
-      if child.label == "value" { break }
-    }
-    let mirror = Mirror(reflecting: value)
-    if mirror.displayStyle == .optional {
-      guard let wrapped = mirror.children.first?.value else { return "unset" }
-      return "\(wrapped)"
-    }
-    return "\(value)"
-  }
-
-  /// `dataDir` -> `data-dir`.
-  static func optionName(property: String) -> String {
-    property.reduce(into: "") { name, character in
-      if character.isUppercase {
-        name += "-" + character.lowercased()
-      } else {
-        name.append(character)
-      }
-    }
-  }
-
-  /// The options and flags of the command, read off a default instance, for
-  /// ``SettingSources``.
-  static var settings: [SettingSources.Setting] {
-    Self.options(of: Serve()).map { name, wrapper in
-      SettingSources.Setting(
-        name: name,
-        isFlag: String(describing: type(of: wrapper)).hasPrefix("Flag<")
-      )
-    }
+    return Logger(label: "storefront")
   }
 }

@@ -4,7 +4,8 @@ import GRPCCore
 import StorefrontAPI
 import SwiftProtobuf
 
-struct ImageDownload: AsyncParsableCommand {
+/// `storefront image download ID -o FILE`: DownloadProductImage, resuming a partial file.
+struct ImageDownloadCommand: AsyncParsableCommand, ClientCommand {
   static let configuration = CommandConfiguration(
     commandName: "download",
     abstract: "Downloads an image, resuming a partial file, and checks its SHA-256 at the end."
@@ -24,6 +25,7 @@ struct ImageDownload: AsyncParsableCommand {
 
   @OptionGroup var options: ClientOptions
 
+  /// Runs the call and prints what it answers.
   func run() async throws {
     let manager = FileManager.default
     let created = self.restart || !manager.fileExists(atPath: self.output)

@@ -4,7 +4,8 @@ import GRPCCore
 import StorefrontAPI
 import SwiftProtobuf
 
-struct ImageUpload: AsyncParsableCommand {
+/// `storefront image upload ID FILE...`: UploadProductImages, one stream for all files.
+struct ImageUploadCommand: AsyncParsableCommand, ClientCommand {
   static let configuration = CommandConfiguration(
     commandName: "upload",
     abstract: "Uploads image files to a product in one stream, with a progress bar on a terminal."
@@ -21,6 +22,14 @@ struct ImageUpload: AsyncParsableCommand {
 
   @OptionGroup var options: ClientOptions
 
+  /// Refuses files whose type cannot be told from their name, before anything is read.
+  func validate() throws {
+    for file in self.files {
+      _ = try UploadFile.contentType(of: file)
+    }
+  }
+
+  /// Runs the call and prints what it answers.
   func run() async throws {
     let uploads = try self.files.map(UploadFile.init(path:))
     let progress = ProgressBar(total: uploads.reduce(0) { $0 + $1.size })
@@ -42,50 +51,6 @@ struct ImageUpload: AsyncParsableCommand {
       response.images.map {
         "\($0.imageID)  \($0.filename)  \($0.sizeBytes) bytes  sha256 \($0.sha256)"
       }.joined(separator: "\n") + "\n\(response.totalBytes) bytes uploaded"
-    }
-  }
-}
-
-/// One file to upload: its type from its name, its hash from a first read.
-struct UploadFile: Sendable {
-  let path: String
-  let size: Int64
-  let sha256: String
-  let contentType: String
-
-  init(path: String) throws {
-    self.path = path
-    let types = [
-      "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
-      "webp": "image/webp", "gif": "image/gif",
-    ]
-    let suffix = URL(fileURLWithPath: path).pathExtension.lowercased()
-    guard let type = types[suffix] else {
-      throw ValidationError("\(path): not a .png, .jpg, .jpeg, .webp or .gif file")
-    }
-    self.contentType = type
-    let digest = try FileDigest(path: path)
-    self.size = digest.size
-    self.sha256 = digest.sha256
-  }
-
-  func metadata(productID: String) -> Storefront_V1_ImageMetadata {
-    .with {
-      $0.productID = productID
-      $0.filename = URL(fileURLWithPath: self.path).lastPathComponent
-      $0.contentType = self.contentType
-      $0.sha256 = self.sha256
-    }
-  }
-
-  /// Reads the file again, a chunk at a time; never whole.
-  func forEachChunk(of size: Int, _ body: (Data) async throws -> Void) async throws {
-    guard let handle = FileHandle(forReadingAtPath: self.path) else {
-      throw CommandFailure("\(self.path): cannot be read")
-    }
-    defer { try? handle.close() }
-    while let data = try handle.read(upToCount: size), !data.isEmpty {
-      try await body(data)
     }
   }
 }

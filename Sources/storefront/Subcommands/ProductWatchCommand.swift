@@ -5,7 +5,8 @@ import StorefrontAPI
 import StorefrontService
 import SwiftProtobuf
 
-struct ProductWatch: AsyncParsableCommand {
+/// `storefront product watch`: WatchProducts until interrupted.
+struct ProductWatchCommand: AsyncParsableCommand, ClientCommand {
   static let configuration = CommandConfiguration(
     commandName: "watch",
     abstract: "Prints product changes as they are committed, until interrupted.",
@@ -27,6 +28,7 @@ struct ProductWatch: AsyncParsableCommand {
 
   @OptionGroup var options: ClientOptions
 
+  /// Runs the call and prints what it answers.
   func run() async throws {
     let request = Storefront_V1_WatchProductsRequest.with {
       $0.category = self.category ?? ""
@@ -42,15 +44,19 @@ struct ProductWatch: AsyncParsableCommand {
           FileHandle.standardError.write(Data("watching after sequence \(start)\n".utf8))
         }
         for try await change in response.messages {
-          try options.print(change) {
-            let product = change.product
-            return "#\(change.sequence) \(change.kind.label) \(product.id)  \(product.name)  "
-              + "\(product.category) · \(product.priceCents) cents \(product.currency) · "
-              + "\(product.stock) in stock"
-          }
+          try options.print(change) { Self.text(of: change) }
         }
       }
     }
+  }
+}
+
+extension ProductWatchCommand {
+  /// One line for people: `#12 updated p_01...  Blue mug  kitchen · 7.77 USD · 3 in stock`.
+  static func text(of change: Storefront_V1_ProductChange) -> String {
+    let product = change.product
+    return "#\(change.sequence) \(change.kind.label) \(product.id)  \(product.name)  "
+      + "\(product.category) · \(product.priceText) · \(product.stock) in stock"
   }
 }
 

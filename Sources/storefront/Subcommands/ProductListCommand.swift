@@ -3,7 +3,8 @@ import GRPCCore
 import StorefrontAPI
 import SwiftProtobuf
 
-struct ProductList: AsyncParsableCommand {
+/// `storefront product list`: ListProducts, printed as the stream arrives.
+struct ProductListCommand: AsyncParsableCommand, ClientCommand {
   static let configuration = CommandConfiguration(
     commandName: "list",
     abstract: "Streams the products matching the filters, ordered by id."
@@ -29,6 +30,7 @@ struct ProductList: AsyncParsableCommand {
 
   @OptionGroup var options: ClientOptions
 
+  /// Runs the call and prints what it answers.
   func run() async throws {
     let request = Storefront_V1_ProductRequest.with {
       $0.category = self.category ?? ""

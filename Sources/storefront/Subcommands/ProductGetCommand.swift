@@ -3,7 +3,8 @@ import GRPCCore
 import StorefrontAPI
 import SwiftProtobuf
 
-struct ProductGet: AsyncParsableCommand {
+/// `storefront product get ID`: GetProduct.
+struct ProductGetCommand: AsyncParsableCommand, ClientCommand {
   static let configuration = CommandConfiguration(
     commandName: "get",
     abstract: "Shows one product."
@@ -14,6 +15,7 @@ struct ProductGet: AsyncParsableCommand {
 
   @OptionGroup var options: ClientOptions
 
+  /// Runs the call and prints what it answers.
   func run() async throws {
     let response = try await self.options.withClient { client in
       try await client.getProduct(.with { $0.id = self.id }, options: self.options.unaryOptions)

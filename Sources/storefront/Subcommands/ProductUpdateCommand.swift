@@ -1,0 +1,46 @@
+import ArgumentParser
+import GRPCCore
+import StorefrontAPI
+import SwiftProtobuf
+
+/// `storefront product update ID`: UpdateProduct of the fields given, and only those.
+struct ProductUpdateCommand: AsyncParsableCommand, ClientCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "update",
+    abstract: "Changes the given fields of a product."
+  )
+
+  @Argument(help: "The product's id.")
+  var id: String
+
+  @Option(help: "Fail with ABORTED unless this is the product's current etag.")
+  var etag: String?
+
+  @OptionGroup var fields: ProductFieldOptions
+  @OptionGroup var options: ClientOptions
+
+  /// Refuses an update that changes nothing.
+  func validate() throws {
+    var product = Storefront_V1_Product()
+    guard !self.fields.apply(to: &product).isEmpty else {
+      throw ValidationError("give at least one field to change, e.g. --price-cents 1299")
+    }
+  }
+
+  /// Updates the product and prints it as it is now.
+  func run() async throws {
+    var product = Storefront_V1_Product.with {
+      $0.id = self.id
+      $0.etag = self.etag ?? ""
+    }
+    let paths = self.fields.apply(to: &product)
+    let request = Storefront_V1_UpdateProductRequest.with {
+      $0.product = product
+      $0.updateMask.paths = paths
+    }
+    let response = try await self.options.withClient { client in
+      try await client.updateProduct(request, options: self.options.unaryOptions)
+    }
+    try self.options.print(response.product) { response.product.summary }
+  }
+}

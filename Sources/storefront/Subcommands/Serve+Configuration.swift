@@ -1,0 +1,72 @@
+import Foundation
+import StorefrontCore
+import StorefrontService
+
+extension Serve {
+  /// The server's configuration from the options.
+  var serverConfiguration: StorefrontServer.Configuration {
+    StorefrontServer.Configuration(
+      host: self.host,
+      port: self.port,
+      dataDirectory: URL(fileURLWithPath: self.dataDir, isDirectory: true),
+      demoCatalogSize: self.demoCatalog,
+      maxRequestMessageBytes: self.maxMessageBytes,
+      service: ProductService.Configuration(
+        maxImageBytes: self.maxImageBytes,
+        maxImagesPerUpload: self.maxImagesPerUpload,
+        downloadChunkBytes: self.downloadChunkBytes,
+        importBatchSize: self.importBatchSize
+      ),
+      chat: ChatLimits(
+        maxTextLength: self.chatMaxText,
+        maxMembersPerRoom: self.chatMaxMembers,
+        outboxCapacity: self.chatQueue,
+        messagesPerSecond: self.chatRate,
+        burst: self.chatBurst
+      ),
+      changeRetention: ChangeRetention(
+        maxCount: self.changeLogKeep,
+        maxAge: .seconds(self.changeLogMaxAge)
+      ),
+      productCacheCapacity: self.productCacheSize,
+      transport: self.transportSettings,
+      metricsPort: self.metricsPort,
+      healthProbeInterval: Duration(commandLineSeconds: self.healthProbeInterval),
+      auth: AuthSettings(
+        tokenKeyFile: self.tokenKeyFile.map { URL(fileURLWithPath: $0) },
+        tokenLifetime: Duration(commandLineSeconds: self.tokenTtl),
+        requireAuthForReads: self.requireAuthForReads,
+        throttle: LoginThrottle.Configuration(freeFailures: self.loginFreeFailures),
+        userCacheTime: Duration(commandLineSeconds: self.userCacheTime)
+      ),
+      tls: self.tlsCert.map { cert in
+        TLSSettings(
+          certificateChainFile: cert,
+          privateKeyFile: self.tlsKey ?? "",
+          clientCAFile: self.tlsClientCa
+        )
+      }
+    )
+  }
+
+  private var transportSettings: TransportSettings {
+    TransportSettings(
+      windowBytes: self.http2WindowBytes,
+      maxFrameBytes: self.http2MaxFrameBytes,
+      maxConcurrentStreams: self.maxConcurrentStreams,
+      keepaliveTime: Duration(commandLineSeconds: self.keepaliveTime),
+      keepaliveTimeout: Duration(commandLineSeconds: self.keepaliveTimeout),
+      compression: self.enableCompression,
+      minClientPingInterval: Duration(commandLineSeconds: self.minClientPingInterval),
+      // Connections still open when the grace period ends are closed: grpc-swift-nio-transport
+      // can leave a stream opened in the instant of shutdown without an answer, and that
+      // stream would otherwise hold its connection, and the server, open.
+      maxGraceTime: Duration(commandLineSeconds: self.shutdownGrace)
+    )
+  }
+
+  /// Whether `host` is a loopback address (or name), reachable from this machine alone.
+  static func isLoopback(_ host: String) -> Bool {
+    host == "localhost" || host == "::1" || host.hasPrefix("127.")
+  }
+}
