@@ -45,6 +45,14 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Seconds that in-flight calls get to finish after SIGTERM before they are cut.")
   var shutdownGrace = 10.0
 
+  @Option(
+    help: """
+      The HTTP/2 server transport: storefront (each call on its connection's event loop) or \
+      nio (grpc-swift-nio-transport's, for comparison).
+      """
+  )
+  var transport = TransportImplementation.storefront.rawValue
+
   @Option(help: "HTTP/2 flow-control window per stream and connection, in bytes.")
   var http2WindowBytes = TransportSettings().windowBytes
 
@@ -146,6 +154,9 @@ struct Serve: AsyncParsableCommand {
     guard ["text", "json"].contains(self.logFormat) else {
       throw ValidationError("--log-format is text or json")
     }
+    guard TransportImplementation(rawValue: self.transport) != nil else {
+      throw ValidationError("--transport is storefront or nio")
+    }
     guard (16_384 ... 16_777_215).contains(self.http2MaxFrameBytes) else {
       throw ValidationError("--http2-max-frame-bytes must be 16384-16777215")
     }
@@ -228,6 +239,7 @@ struct Serve: AsyncParsableCommand {
       ),
       productCacheCapacity: self.productCacheSize,
       transport: TransportSettings(
+        implementation: TransportImplementation(rawValue: self.transport) ?? .storefront,
         windowBytes: self.http2WindowBytes,
         maxFrameBytes: self.http2MaxFrameBytes,
         maxConcurrentStreams: self.maxConcurrentStreams,
