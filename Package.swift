@@ -128,8 +128,11 @@ let targets: [Target] = [
       .target(name: "StorefrontCore"),
       .target(name: "StorefrontSQLite"),
       .target(name: "StorefrontService"),
+      .target(name: "StorefrontTransport"),
       .product(name: "GRPCCore", package: "grpc-swift-2"),
       .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      .product(name: "NIOCore", package: "swift-nio"),
       .product(name: "Logging", package: "swift-log"),
     ],
     swiftSettings: defaultSwiftSettings
