@@ -39,7 +39,11 @@ struct FuzzConnection: Sendable {
     switch transport {
     case .inProcess:
       let pair = InProcessTransport()
-      let server = GRPCServer(transport: pair.server, services: services, interceptors: interceptors)
+      let server = GRPCServer(
+        transport: pair.server,
+        services: services,
+        interceptors: interceptors
+      )
       return Self.start(server: server, client: GRPCClient(transport: pair.client))
     case .storefront:
       var configuration = StorefrontServerTransport.Configuration()

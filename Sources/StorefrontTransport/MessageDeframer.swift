@@ -39,7 +39,8 @@ struct MessageDeframer {
   /// The next whole message and how many bytes of DATA it took; nil until one is complete.
   /// An over-size message fails as soon as its prefix arrives, before its bytes are buffered.
   /// - Throws: ``Failure``.
-  mutating func next(decompressor: Zlib?) throws(Failure) -> (message: ByteBuffer, wireBytes: Int)? {
+  mutating func next(decompressor: Zlib?) throws(Failure) -> (message: ByteBuffer, wireBytes: Int)?
+  {
     guard let flag = self.buffer.getInteger(at: self.buffer.readerIndex, as: UInt8.self),
       let length = self.buffer.getInteger(at: self.buffer.readerIndex + 1, as: UInt32.self)
     else { return nil }

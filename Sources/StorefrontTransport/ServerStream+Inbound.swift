@@ -132,7 +132,8 @@ extension ServerStream {
       }
     }
     return try await withTaskCancellationHandler {
-      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Part?, any Error>) in
+      try await withCheckedThrowingContinuation {
+        (continuation: CheckedContinuation<Part?, any Error>) in
         if self.eventLoop.inEventLoop {
           self.waitForInbound(continuation)
         } else {

@@ -22,7 +22,8 @@ extension ServerStream {
       return
     }
     try await withTaskCancellationHandler {
-      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+      try await withCheckedThrowingContinuation {
+        (continuation: CheckedContinuation<Void, any Error>) in
         self.eventLoop.execute {
           do {
             switch try self.enqueue(part) {
@@ -54,7 +55,8 @@ extension ServerStream {
 
   private func waitUntilWritable() async throws {
     try await withTaskCancellationHandler {
-      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+      try await withCheckedThrowingContinuation {
+        (continuation: CheckedContinuation<Void, any Error>) in
         if self.eventLoop.inEventLoop {
           self.waitForWritable(continuation)
         } else {

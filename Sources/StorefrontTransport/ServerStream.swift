@@ -103,7 +103,9 @@ final class ServerStream: @unchecked Sendable {
     self.descriptor = head.descriptor
     self.deadline = head.timeout.map { now + TimeAmount($0) }
     self.responseCompression = head.responseCompression
-    self.deframer = MessageDeframer(maxMessageBytes: connection.configuration.maxRequestMessageBytes)
+    self.deframer = MessageDeframer(
+      maxMessageBytes: connection.configuration.maxRequestMessageBytes
+    )
     self.decompressor = head.requestCompression.flatMap(Zlib.decompressor)
     self.compressor = head.responseCompression.flatMap(Zlib.compressor)
     self.inbound = [(.metadata(head.metadata), 0)]
@@ -155,13 +157,16 @@ final class ServerStream: @unchecked Sendable {
   }
 
   /// On the loop: records the RPC's cancellation handle and task; the context it runs with.
-  private func attach(handle: ServerContext.RPCCancellationHandle, task: UnsafeCurrentTask?)
+  private func attach(
+    handle: ServerContext.RPCCancellationHandle,
+    task: UnsafeCurrentTask?
+  )
     -> ServerContext
   {
     self.cancellation = handle
     self.task = task
     if self.isClosed || self.transportEnded {
-      handle.cancel()
+      self.cancelRPC()
     }
     return ServerContext(
       descriptor: self.descriptor,
@@ -176,7 +181,9 @@ final class ServerStream: @unchecked Sendable {
   private func detach() {
     self.task = nil
     if self.phase != .closed, !self.transportEnded {
-      self.endByTransport(status: Status(code: .unknown, message: "The RPC ended without a status."))
+      self.endByTransport(
+        status: Status(code: .unknown, message: "The RPC ended without a status.")
+      )
     }
   }
 

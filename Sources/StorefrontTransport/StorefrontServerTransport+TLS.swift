@@ -5,7 +5,9 @@ extension StorefrontServerTransport.Security {
   /// - Throws: when a certificate, key or CA file cannot be read.
   func makeSSLContext() throws -> NIOSSLContext? {
     guard case .tls(let chainFile, let keyFile, let clientCAFile) = self else { return nil }
-    let chain = try NIOSSLCertificate.fromPEMFile(chainFile).map { NIOSSLCertificateSource.certificate($0) }
+    let chain = try NIOSSLCertificate.fromPEMFile(chainFile).map {
+      NIOSSLCertificateSource.certificate($0)
+    }
     let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
     var configuration = TLSConfiguration.makeServerConfiguration(
       certificateChain: chain,

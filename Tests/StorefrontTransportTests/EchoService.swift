@@ -55,7 +55,8 @@ struct EchoService: RegistrableRPCService {
     let probe = self.probe
     // The request back; metadata says where it ran.
     router.registerHandler(forMethod: Self.get, deserializer: RawBytes(), serializer: RawBytes()) {
-      request, context in
+      request,
+      context in
       probe.countRun()
       let message = try await ServerRequest(stream: request).message
       let onLoop = MultiThreadedEventLoopGroup.currentEventLoop != nil
@@ -96,7 +97,8 @@ struct EchoService: RegistrableRPCService {
     }
     // Every message back as it comes.
     router.registerHandler(forMethod: Self.chat, deserializer: RawBytes(), serializer: RawBytes()) {
-      request, context in
+      request,
+      context in
       StreamingServerResponse { writer in
         for try await message in request.messages {
           try await writer.write(message)
@@ -106,7 +108,8 @@ struct EchoService: RegistrableRPCService {
     }
     // Waits for the request stream (which never ends) and records how the wait ended.
     router.registerHandler(forMethod: Self.hang, deserializer: RawBytes(), serializer: RawBytes()) {
-      request, context in
+      request,
+      context in
       StreamingServerResponse { writer in
         probe.record("started")
         do {

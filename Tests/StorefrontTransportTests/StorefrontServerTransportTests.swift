@@ -115,8 +115,7 @@ struct StorefrontServerTransportTests {
 
   @Test("a message over the limit answers RESOURCE_EXHAUSTED, and the connection goes on")
   func oversizeMessage() async throws {
-    try await TransportHarness.with(configure: { $0.maxRequestMessageBytes = 1024 }) {
-      client, _, _ in
+    try await TransportHarness.with(maxRequestMessageBytes: 1024) { client, _, _ in
       await #expect {
         _ = try await client.echo([UInt8](repeating: 1, count: 1025))
       } throws: { error in
@@ -144,7 +143,10 @@ struct StorefrontServerTransportTests {
   func unknownMethod() async throws {
     try await TransportHarness.with { client, _, _ in
       await #expect {
-        _ = try await client.echo([1], method: MethodDescriptor(fullyQualifiedService: "test.Echo", method: "Nope"))
+        _ = try await client.echo(
+          [1],
+          method: MethodDescriptor(fullyQualifiedService: "test.Echo", method: "Nope")
+        )
       } throws: { error in
         (error as? RPCError)?.code == .unimplemented
       }
@@ -154,7 +156,7 @@ struct StorefrontServerTransportTests {
   @Test("gzip requests and responses round-trip, call after call")
   func compression() async throws {
     try await TransportHarness.with(
-      configure: { $0.compression = [.gzip, .deflate] },
+      compression: [.gzip, .deflate],
       clientCompression: [.gzip]
     ) { client, _, _ in
       var options = CallOptions.defaults

@@ -8,14 +8,16 @@ import StorefrontTransport
 /// transport) connected to it.
 enum TransportHarness {
   static func with(
-    configure: (inout StorefrontServerTransport.Configuration) -> Void = { _ in },
+    maxRequestMessageBytes: Int = 4 * 1024 * 1024,
+    compression: [CompressionMethod] = [],
     clientCompression: CompressionAlgorithmSet = .none,
     _ body: (GRPCClient<HTTP2ClientTransport.Posix>, Probe, Int) async throws -> Void
   ) async throws {
     var configuration = StorefrontServerTransport.Configuration()
     configuration.maxConcurrentStreams = 2_000
     configuration.windowBytes = 1 << 20
-    configure(&configuration)
+    configuration.maxRequestMessageBytes = maxRequestMessageBytes
+    configuration.compression = compression
     let transport = StorefrontServerTransport(configuration: configuration)
     let probe = Probe()
     let server = GRPCServer(transport: transport, services: [EchoService(probe: probe)])

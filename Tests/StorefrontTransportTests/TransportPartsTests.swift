@@ -11,7 +11,8 @@ struct TransportPartsTests {
   @Test(
     "grpc-timeout follows gRPC's grammar",
     arguments: [
-      ("1S", Duration.seconds(1)), ("99999999H", .seconds(99_999_999 * 3600)), ("250m", .milliseconds(250)),
+      ("1S", Duration.seconds(1)), ("99999999H", .seconds(99_999_999 * 3600)),
+      ("250m", .milliseconds(250)),
       ("0n", .zero), ("5u", .microseconds(5)), ("2M", .seconds(120)),
     ]
   )
@@ -85,7 +86,10 @@ struct TransportPartsTests {
     #expect(throws: MessageDeframer.Failure.badFlag(2)) { try badFlag.next(decompressor: nil) }
   }
 
-  @Test("gzip and deflate round-trip, and a decompression bomb stops at the limit", arguments: CompressionMethod.allCases)
+  @Test(
+    "gzip and deflate round-trip, and a decompression bomb stops at the limit",
+    arguments: CompressionMethod.allCases
+  )
   func zlib(method: CompressionMethod) throws {
     let compressor = try #require(Zlib.compressor(method))
     let decompressor = try #require(Zlib.decompressor(method))
@@ -103,11 +107,18 @@ struct TransportPartsTests {
 
   @Test("the request check answers 415, UNIMPLEMENTED and INVALID_ARGUMENT as gRPC asks")
   func requestHead() {
-    func headers(_ extra: [(String, String)] = [], path: String = "/a.B/C", method: String = "POST")
+    func headers(
+      _ extra: [(String, String)] = [],
+      path: String = "/a.B/C",
+      method: String = "POST"
+    )
       -> HPACKHeaders
     {
       HPACKHeaders(
-        [(":method", method), (":scheme", "http"), (":path", path), ("content-type", "application/grpc")]
+        [
+          (":method", method), (":scheme", "http"), (":path", path),
+          ("content-type", "application/grpc"),
+        ]
           + extra
       )
     }
@@ -120,10 +131,20 @@ struct TransportPartsTests {
     var json = headers()
     json.replaceOrAdd(name: "content-type", value: "application/grpc+json")
     #expect(status(RequestHead.check(json, knownMethods: [:], compression: none)) == "415")
-    #expect(status(RequestHead.check(headers(path: "/"), knownMethods: [:], compression: none)) == "12")
-    #expect(status(RequestHead.check(headers(method: "GET"), knownMethods: [:], compression: none)) == "3")
     #expect(
-      status(RequestHead.check(headers([("grpc-encoding", "gzip")]), knownMethods: [:], compression: none))
+      status(RequestHead.check(headers(path: "/"), knownMethods: [:], compression: none)) == "12"
+    )
+    #expect(
+      status(RequestHead.check(headers(method: "GET"), knownMethods: [:], compression: none)) == "3"
+    )
+    #expect(
+      status(
+        RequestHead.check(
+          headers([("grpc-encoding", "gzip")]),
+          knownMethods: [:],
+          compression: none
+        )
+      )
         == "12"
     )
     guard
