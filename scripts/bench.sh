@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark: Storefront (its real SQLite store, a 100,000-product demo
-# catalogue) against storefront-baseline (the same service protocol on grpc-swift-2 as it
-# runs out of the box, no store), every scenario of `storefront bench` against both, h2load
-# against GetProduct as an independent load generator, peak RSS per scenario, and the memory
-# goals. Writes bench-results/latest.md and bench-results/latest.json and prints the table.
+# catalogue) on its own transport and on grpc-swift-nio-transport's (`--transport nio`, the
+# "stock" column), against storefront-baseline (the same service protocol on grpc-swift-2 as
+# it runs out of the box, no store), every scenario of `storefront bench` against each, h2load
+# against GetProduct as an independent load generator, peak RSS and server CPU per unit per
+# scenario, the memory goals, and the RSS of 1,000 idle connections on each transport. Writes
+# bench-results/latest.md and bench-results/latest.json and prints the table.
 #
 #   scripts/bench.sh                 # builds in release first
 #   BENCH_SKIP_BUILD=1 scripts/bench.sh
@@ -91,6 +93,8 @@ sign_in() {
 }
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# The CPU time a process has used, user and system, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 # Resets the peak RSS (VmHWM) of a process to its current RSS.
 reset_peak() { echo 5 >"/proc/$1/clear_refs"; }
@@ -101,15 +105,18 @@ reset_peak() { echo 5 >"/proc/$1/clear_refs"; }
 measure() {
   local result="$1" name="$2" pid="$3"
   shift 3
-  local before
+  local before cpu_before
   before="$(rss_kib "$pid")"
   reset_peak "$pid"
+  cpu_before="$(cpu_ticks "$pid")"
   "$bin/storefront" bench "$@" --json >"$work/run.json"
-  python3 - "$work/run.json" "$results/$result.json" "$name" "$before" "$(hwm_kib "$pid")" <<'EOF'
+  python3 - "$work/run.json" "$results/$result.json" "$name" "$before" "$(hwm_kib "$pid")" \
+    "$(($(cpu_ticks "$pid") - cpu_before))" "$(getconf CLK_TCK)" <<'EOF'
 import json, sys
-source, target, name, before, peak = sys.argv[1:]
+source, target, name, before, peak, ticks, hz = sys.argv[1:]
 result = json.load(open(source))
-result.update(name=name, rssBeforeKiB=int(before), rssPeakKiB=int(peak))
+result.update(name=name, rssBeforeKiB=int(before), rssPeakKiB=int(peak),
+              serverCPUSeconds=int(ticks) / int(hz))
 json.dump(result, open(target, "w"))
 EOF
 }
@@ -124,22 +131,30 @@ run_bench() {
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  %-10s %-10s %12.0f %s/s  p99 %.3f ms  peak RSS %d MiB  errors %d" % (r["name"], r["label"], r["unitsPerSecond"], r["unit"], r["latencyMilliseconds"]["p99"], r["rssPeakKiB"] // 1024, r["errors"]))' "$results/$name.$target.json" >&2
 }
 
-echo "== seeding a 100,000-product catalogue" >&2
+echo "== seeding a 100,000-product catalogue (once per transport)" >&2
 add_user "$work/data"
+add_user "$work/data-stock"
 seed_start="$(date +%s.%N)"
+# One token key for both Storefront servers, so that one sign-in works on either.
 start storefront "$bin/storefront" serve --port 0 --data-dir "$work/data" \
+  --token-key-file "$work/token.key" --transport storefront \
   --demo-catalog 100000 --max-image-bytes 1200000000 --chat-rate 1000 --chat-burst 1000 \
   --log-level "${BENCH_LOG_LEVEL:-info}"
 seed_seconds="$(echo "$(date +%s.%N) - $seed_start" | bc -l)"
+start stock "$bin/storefront" serve --port 0 --data-dir "$work/data-stock" \
+  --token-key-file "$work/token.key" --transport nio \
+  --demo-catalog 100000 --max-image-bytes 1200000000 --chat-rate 1000 --chat-burst 1000 \
+  --log-level "${BENCH_LOG_LEVEL:-info}"
 sign_in "$storefront_addr"
 start baseline "$bin/storefront-baseline" --catalogue 100000
 echo "   seeded and listening in $(printf %.1f "$seed_seconds") s" >&2
 
-# Each scenario against both servers, one after the other.
+# Each scenario against every server, one after the other.
 both() {
   local name="$1"
   shift
   run_bench "$name" storefront "$storefront_pid" "$storefront_addr" "$@"
+  run_bench "$name" stock "$stock_pid" "$stock_addr" "$@"
   run_bench "$name" baseline "$baseline_pid" "$baseline_addr" "$@"
 }
 echo "== storefront bench (${duration} s each after ${warmup} s of warm-up)" >&2
@@ -172,15 +187,16 @@ h2load_run() {
   status="$(nghttp -v -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/get.bin" \
     "$url" 2>&1 | sed -n 's/.*grpc-status: \([0-9]*\).*/\1/p' | head -1)"
   [[ "$status" == 0 ]] || { echo "h2load check: $target answered grpc-status '$status'" >&2; exit 1; }
-  local before
+  local before cpu_before
   before="$(rss_kib "$pid")"
   reset_peak "$pid"
+  cpu_before="$(cpu_ticks "$pid")"
   h2load -c 4 -m 32 -D "$duration" --warm-up-time "$warmup" -H 'content-type: application/grpc' \
     -H 'te: trailers' -d "$work/get.bin" "$url" >"$work/h2load.$target.txt"
   python3 - "$work/h2load.$target.txt" "$results/h2load.$target.json" "$target" "$before" \
-    "$(hwm_kib "$pid")" "$duration" <<'EOF'
+    "$(hwm_kib "$pid")" "$duration" "$(($(cpu_ticks "$pid") - cpu_before))" "$(getconf CLK_TCK)" <<'EOF'
 import json, re, sys
-source, target, label, before, peak, duration = sys.argv[1:]
+source, target, label, before, peak, duration, ticks, hz = sys.argv[1:]
 text = open(source).read()
 rate = float(re.search(r"finished in [^,]+, ([\d.]+) req/s", text).group(1))
 done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored", text)
@@ -193,13 +209,28 @@ json.dump(dict(
     name="h2load", label=label, unit="calls", unitsPerSecond=rate, operationsPerSecond=rate,
     operations=int(done.group(1)), errors=int(done.group(3)) + int(done.group(4)),
     seconds=float(duration), latencyMilliseconds=dict(mean=ms(latency.group(3)), max=ms(latency.group(2))),
-    rssBeforeKiB=int(before), rssPeakKiB=int(peak)), open(target, "w"))
+    rssBeforeKiB=int(before), rssPeakKiB=int(peak),
+    # The server's CPU over the whole h2load run, its warm-up included.
+    serverCPUSeconds=int(ticks) / int(hz), cpuSecondsCovered=float(duration) + 1), open(target, "w"))
 EOF
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  %-10s %-10s %12.0f calls/s  mean %.3f ms  errors %d" % ("h2load", r["label"], r["unitsPerSecond"], r["latencyMilliseconds"]["mean"], r["errors"]))' "$results/h2load.$target.json" >&2
 }
 h2load_run storefront "$storefront_addr" "$storefront_pid"
+h2load_run stock "$stock_addr" "$stock_pid"
 h2load_run baseline "$baseline_addr" "$baseline_pid"
+
+# 1,000 idle connections (each has served one call): RSS growth per connection.
+echo "== 1,000 idle connections" >&2
+for target in storefront stock baseline; do
+  pid_var="${target}_pid"
+  addr_var="${target}_addr"
+  "$root/.venv/bin/python" "$root/scripts/measure-idle-connections.py" "${!addr_var}" \
+    "${!pid_var}" 1000 >"$results/idle.$target.json"
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  idle       %-10s %8.1f KiB per connection" % (sys.argv[2], r["perConnectionKiB"]))' \
+    "$results/idle.$target.json" "$target" >&2
+done
 stop "$storefront_pid"
+stop "$stock_pid"
 stop "$baseline_pid"
 
 # The memory goals, on a server of their own with a 1,000,000-product catalogue: the growth
@@ -273,18 +304,43 @@ labels = {
     "import": "import (1,000 products a stream, c4 x 4)",
     "h2load": "h2load GetProduct (-c 4 -m 32, one id)",
 }
+units = {"bytes": "MiB", "calls": "call"}
+
+def cpu(run):
+    """Server CPU per unit of work (per call, product, delivery or MiB)."""
+    if not run or "serverCPUSeconds" not in run:
+        return "-"
+    seconds = run.get("cpuSecondsCovered", run["seconds"])
+    units_done = run["unitsPerSecond"] * seconds
+    if run["unit"] == "bytes":
+        units_done /= 2**20
+    if not units_done:
+        return "-"
+    return "%.1f µs/%s" % (run["serverCPUSeconds"] / units_done * 1e6,
+                          units.get(run["unit"], run["unit"].rstrip("s")))
+
 for name in ["get", "get-any", "list", "upload", "download", "chat", "watch", "import", "h2load"]:
     storefront = runs.get(name + ".storefront")
+    stock = runs.get(name + ".stock")
     baseline = runs.get(name + ".baseline") or (runs.get("get.baseline") if name == "get-any" else None)
     if not storefront or not baseline:
         continue
-    ratio = storefront["unitsPerSecond"] / baseline["unitsPerSecond"] if baseline["unitsPerSecond"] else 0
+    def ratio(other):
+        if not other or not other["unitsPerSecond"]:
+            return "-"
+        return "%.2fx" % (storefront["unitsPerSecond"] / other["unitsPerSecond"])
     rows.append(dict(
-        scenario=labels[name], storefront=rate(storefront), baseline=rate(baseline),
-        ratio="%.2fx" % ratio, storefrontP99=p99(storefront), baselineP99=p99(baseline),
+        scenario=labels[name], storefront=rate(storefront), stock=rate(stock) if stock else "-",
+        baseline=rate(baseline), stockRatio=ratio(stock), ratio=ratio(baseline),
+        storefrontP99=p99(storefront), stockP99=p99(stock) if stock else "-",
+        baselineP99=p99(baseline), storefrontCPU=cpu(storefront), stockCPU=cpu(stock),
+        baselineCPU=cpu(baseline),
         storefrontPeakRSS="%d MiB" % (storefront["rssPeakKiB"] // 1024),
+        stockPeakRSS="%d MiB" % (stock["rssPeakKiB"] // 1024) if stock else "-",
         baselinePeakRSS="%d MiB" % (baseline["rssPeakKiB"] // 1024),
-        errors=storefront["errors"] + baseline["errors"]))
+        errors=storefront["errors"] + baseline["errors"] + (stock["errors"] if stock else 0)))
+
+idle = {target: runs.get("idle." + target) for target in ["storefront", "stock", "baseline"]}
 
 goals = []
 def growth(name):
@@ -313,12 +369,23 @@ lines = ["Measured %s on %s by `scripts/bench.sh` (%s s per run after %s s of wa
          date, machine, duration, warmup, float(seed_seconds), total_seconds,
          ", of which %s s the release build" % build_seconds if build_seconds else
          " after the release build"), "",
-         "| scenario | Storefront | baseline | ratio | p99 Storefront | p99 baseline | peak RSS Storefront | peak RSS baseline |",
-         "|---|---|---|---|---|---|---|---|"]
+         "Storefront runs on its own transport; \"stock\" is the same server with `--transport nio` "
+         "(grpc-swift-nio-transport); the baseline is grpc-swift-2 out of the box with no store. "
+         "CPU is the server's (user + system) per unit of work.", "",
+         "| scenario | Storefront | stock | baseline | vs stock | vs baseline | p99 Storefront | p99 stock | p99 baseline | CPU Storefront | CPU stock | CPU baseline | peak RSS Storefront | peak RSS stock | peak RSS baseline |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 for row in rows:
-    lines.append("| %(scenario)s | %(storefront)s | %(baseline)s | %(ratio)s | %(storefrontP99)s | "
-                 "%(baselineP99)s | %(storefrontPeakRSS)s | %(baselinePeakRSS)s |" % row
+    lines.append("| %(scenario)s | %(storefront)s | %(stock)s | %(baseline)s | %(stockRatio)s | "
+                 "%(ratio)s | %(storefrontP99)s | %(stockP99)s | %(baselineP99)s | "
+                 "%(storefrontCPU)s | %(stockCPU)s | %(baselineCPU)s | %(storefrontPeakRSS)s | "
+                 "%(stockPeakRSS)s | %(baselinePeakRSS)s |" % row
                  + (" %d errors" % row["errors"] if row["errors"] else ""))
+if any(idle.values()):
+    lines += ["", "| 1,000 idle connections (one call served on each) | RSS growth per connection |",
+              "|---|---|"]
+    for target, run in idle.items():
+        if run:
+            lines.append("| %s | %.1f KiB |" % (target, run["perConnectionKiB"]))
 lines += ["", "| memory goal | RSS growth | goal | met |", "|---|---|---|---|"]
 for goal in goals:
     lines.append("| %s | %s | %s | %s |" % (goal[0], goal[1], goal[2], "yes" if goal[3] else "**no**"))

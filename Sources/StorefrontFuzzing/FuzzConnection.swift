@@ -1,4 +1,4 @@
-public import GRPCCore
+import GRPCCore
 import GRPCInProcessTransport
 import GRPCNIOTransportHTTP2
 import NIOCore

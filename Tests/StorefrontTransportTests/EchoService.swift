@@ -59,13 +59,11 @@ struct EchoService: RegistrableRPCService {
       context in
       probe.countRun()
       let message = try await ServerRequest(stream: request).message
+      var metadata = Metadata()
+      metadata.addString(context.remotePeer, forKey: "x-peer")
       let onLoop = MultiThreadedEventLoopGroup.currentEventLoop != nil
-      return StreamingServerResponse(
-        single: ServerResponse(
-          message: message,
-          metadata: ["x-peer": "\(context.remotePeer)", "x-on-loop": "\(onLoop)"]
-        )
-      )
+      metadata.addString(onLoop ? "true" : "false", forKey: "x-on-loop")
+      return StreamingServerResponse(single: ServerResponse(message: message, metadata: metadata))
     }
     // The request's first two bytes: how many messages (x256 + ...), the third: their size/256.
     router.registerHandler(

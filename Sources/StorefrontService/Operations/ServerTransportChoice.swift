@@ -1,5 +1,6 @@
-public import GRPCCore
+import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOCore
 import StorefrontTransport
 
 /// Which HTTP/2 server transport serves the API.
