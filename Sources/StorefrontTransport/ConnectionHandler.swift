@@ -243,6 +243,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     let streams = self.streams.values
     self.streams.removeAll()
     self.pendingStarts.removeAll()
+    // Streams refer back to this handler: let go of every one so that nothing stays alive.
+    self.dirty.removeAll()
     for stream in streams {
       stream.closed(reason: .cancel)
     }

@@ -191,6 +191,10 @@ public final class StorefrontServerTransport: ServerTransport {
     // Every stream window is given back by hand, as calls read (the multiplexer that would do
     // it automatically is not used).
     connection.targetWindowSize = configuration.windowBytes
+    // NIOHTTP2 counts PING, SETTINGS and PRIORITY frames together, 200 per 30 s by default:
+    // fewer than the BDP pings a grpc-go or C-core client sends during a long transfer. Ping
+    // floods are ``ClientPingPolicy``'s to stop; this bound stays for SETTINGS floods.
+    connection.controlFrameRateLimit.maximumCount = 10_000
     try pipeline.addHandler(
       NIOHTTP2Handler(mode: .server, frameDelegate: handler, connectionConfiguration: connection)
     )

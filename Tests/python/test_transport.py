@@ -82,7 +82,9 @@ class RawClient:
         self.sock.settimeout(timeout)
         try:
             data = self.sock.recv(1 << 20)
-        except (TimeoutError, ConnectionError):
+        except TimeoutError:
+            return []
+        except ConnectionError:
             data = b""
         if not data:
             self.closed = True
@@ -283,3 +285,39 @@ def test_an_hpack_bomb_is_refused_without_decoding_it_whole(start_server):
     resets = [p for kind, sid, p in frames_in(received) if kind == 0x3 and sid == 1]
     assert code is not None or resets, f"the bomb was answered with {frames_in(received)[:4]}"
     assert_server_serves(own)
+
+
+@pytest.mark.xfail(
+    STOCK_TRANSPORT,
+    reason="grpc-swift-nio-transport strikes pings unless the server has written in between",
+)
+def test_pings_between_data_pass_and_a_bare_ping_flood_is_cut_off(server):
+    # An import stream the client keeps sending on, a ping after each message, as a BDP
+    # probe would come: never a strike, however fast. Then pings with nothing in between.
+    client = RawClient(server.address)
+    try:
+        stream_id = client.h2.get_next_available_stream_id()
+        client.h2.send_headers(
+            stream_id,
+            request_headers(
+                server.address,
+                path=f"/{SERVICE}/ImportProducts",
+                extra=[("authorization", f"Bearer {server.token}")],
+            ),
+        )
+        for index in range(30):
+            client.h2.send_data(stream_id, grpc_frame(b""))
+            client.h2.ping(struct.pack(">Q", index))
+            client.send()
+            client.read_events(timeout=0.05)
+        assert client.goaway is None, f"GOAWAY {client.goaway} for pings between data"
+        for index in range(5):
+            client.h2.ping(struct.pack(">Q", 1000 + index))
+        client.send()
+        deadline = time.monotonic() + 5
+        while client.goaway is None and not client.closed and time.monotonic() < deadline:
+            client.read_events(timeout=1)
+        assert client.goaway == ENHANCE_YOUR_CALM, f"GOAWAY {client.goaway}"
+    finally:
+        client.close()
+    assert_server_serves(server)
