@@ -101,7 +101,11 @@ final class ServerStream: @unchecked Sendable {
     self.eventLoop = connection.eventLoop
     self.connection = connection
     self.descriptor = head.descriptor
-    self.deadline = head.timeout.map { now + TimeAmount($0) }
+    // A timeout of more than ten years is no deadline to keep on the wire (gRPC's largest,
+    // 99999999H, would overflow a nanosecond clock); grpc-swift still keeps it for the RPC.
+    self.deadline = head.timeout.flatMap { timeout in
+      timeout < .seconds(10 * 365 * 86_400) ? now + TimeAmount(timeout) : nil
+    }
     self.responseCompression = head.responseCompression
     self.deframer = MessageDeframer(
       maxMessageBytes: connection.configuration.maxRequestMessageBytes
