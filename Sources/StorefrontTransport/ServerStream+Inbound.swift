@@ -1,3 +1,4 @@
+import DequeModule
 import GRPCCore
 import NIOCore
 import NIOHTTP2
@@ -21,9 +22,9 @@ extension ServerStream {
     }
     self.deframer.append(data)
     do {
-      while let (message, wireBytes) = try self.deframer.next(decompressor: self.decompressor) {
-        self.inbound.append((.message(TransportBytes(message)), wireBytes))
-        self.heldBytes += wireBytes
+      while let next = try self.deframer.next(decompressor: self.decompressor) {
+        self.inbound.append((.message(TransportBytes(next.message)), next.wireBytes))
+        self.heldBytes += next.wireBytes
       }
     } catch {
       self.endByTransport(status: Self.status(for: error))
@@ -108,12 +109,12 @@ extension ServerStream {
 
   /// On the loop: the next part, the end, or that there is nothing yet.
   private func take() throws -> Take {
-    if let (part, wireBytes) = self.inbound.popFirst() {
-      if wireBytes > 0 {
-        self.heldBytes -= wireBytes
+    if let first = self.inbound.popFirst() {
+      if first.wireBytes > 0 {
+        self.heldBytes -= first.wireBytes
         self.creditWindow()
       }
-      return .part(part)
+      return .part(first.part)
     }
     if let error = self.inboundError { throw error }
     if self.inboundEnded { return .end }

@@ -116,11 +116,10 @@ struct StorefrontServerTransportTests {
   @Test("a message over the limit answers RESOURCE_EXHAUSTED, and the connection goes on")
   func oversizeMessage() async throws {
     try await TransportHarness.with(maxRequestMessageBytes: 1024) { client, _, _ in
-      await #expect {
+      let error = await #expect(throws: RPCError.self) {
         _ = try await client.echo([UInt8](repeating: 1, count: 1025))
-      } throws: { error in
-        (error as? RPCError)?.code == .resourceExhausted
       }
+      #expect(error?.code == .resourceExhausted)
       #expect(try await client.echo([1, 2, 3]).message == [1, 2, 3])
     }
   }
@@ -130,11 +129,10 @@ struct StorefrontServerTransportTests {
     try await TransportHarness.with { client, probe, _ in
       var options = CallOptions.defaults
       options.timeout = .nanoseconds(1)
-      await #expect {
+      let error = await #expect(throws: RPCError.self) {
         _ = try await client.echo([1], options: options)
-      } throws: { error in
-        (error as? RPCError)?.code == .deadlineExceeded
       }
+      #expect(error?.code == .deadlineExceeded)
       #expect(probe.runCount == 0)
     }
   }
@@ -142,14 +140,13 @@ struct StorefrontServerTransportTests {
   @Test("an unknown method answers UNIMPLEMENTED")
   func unknownMethod() async throws {
     try await TransportHarness.with { client, _, _ in
-      await #expect {
+      let error = await #expect(throws: RPCError.self) {
         _ = try await client.echo(
           [1],
           method: MethodDescriptor(fullyQualifiedService: "test.Echo", method: "Nope")
         )
-      } throws: { error in
-        (error as? RPCError)?.code == .unimplemented
       }
+      #expect(error?.code == .unimplemented)
     }
   }
 

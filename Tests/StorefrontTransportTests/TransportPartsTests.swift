@@ -61,8 +61,8 @@ struct TransportPartsTests {
     var out: [[UInt8]] = []
     while let byte = data.readSlice(length: 1) {
       deframer.append(byte)
-      while let (message, _) = try deframer.next(decompressor: nil) {
-        out.append(Array(message.readableBytesView))
+      while let next = try deframer.next(decompressor: nil) {
+        out.append(Array(next.message.readableBytesView))
       }
     }
     #expect(out == [[1, 2, 3], [], [4]])

@@ -80,9 +80,9 @@ enum ServingTransport: Sendable {
     get async throws {
       switch self {
       case .storefront(_, let transport):
-        try await transport.listeningAddress.port
+        return try await transport.listeningAddress.port
       case .nio(_, let transport):
-        try await transport.listeningAddress.ipv4?.port
+        return try await transport.listeningAddress.ipv4?.port
       }
     }
   }
