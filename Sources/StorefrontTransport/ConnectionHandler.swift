@@ -38,8 +38,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
   private var isReading = false
   private var flushScheduled = false
   private var wroteSinceFlush = false
-  /// Connection-level window bytes received and not yet given back.
-  private var connectionUncredited = 0
+  /// Connection-level WINDOW_UPDATE increments written, and those HTTP/2 has applied.
+  private var connectionIncrementsWritten = 0
+  private var connectionIncrementsApplied = 0
   private var isClosed = false
 
   // Keepalive, pings and shutdown: see ConnectionHandler+Keepalive.swift.
@@ -93,7 +94,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     // configured size at once.
     let increment = self.configuration.windowBytes - 65_535
     if increment > 0 {
-      self.writeWindowUpdate(stream: .rootStream, increment: increment)
+      self.writeConnectionWindowUpdate(increment)
     }
     self.scheduleKeepalive()
     self.flushNow()
@@ -110,7 +111,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
   }
 
   func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-    if let event = event as? StreamClosedEvent {
+    if let event = event as? NIOHTTP2WindowUpdatedEvent {
+      if event.streamID == .rootStream, let window = event.inboundWindowSize {
+        self.connectionWindowChanged(to: window)
+      }
+    } else if let event = event as? StreamClosedEvent {
       if let stream = self.streams.removeValue(forKey: event.streamID) {
         stream.closed(reason: event.reason)
       }
@@ -148,7 +153,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
     case .data(let data):
       self.pingPolicy.transferred()
       let flowControlled = data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
-      self.creditConnection(flowControlled)
       guard let stream = self.streams[frame.streamID] else { return }
       if case .byteBuffer(let bytes) = data.data {
         stream.receive(data: bytes, endStream: data.endStream, flowControlledBytes: flowControlled)
@@ -317,16 +321,23 @@ final class ConnectionHandler: ChannelDuplexHandler {
     self.needsFlush()
   }
 
-  /// Connection-level window is given back as DATA arrives: what a connection may make the
-  /// server hold is bounded by each stream's window, which calls give back as they read, so
-  /// one slow call never stops the others (grpc-go does the same).
-  private func creditConnection(_ bytes: Int) {
-    self.connectionUncredited += bytes
-    if self.connectionUncredited >= self.windowUpdateThreshold {
-      let increment = self.connectionUncredited
-      self.connectionUncredited = 0
-      self.writeWindowUpdate(stream: .rootStream, increment: increment)
+  /// The connection's inbound window is now `window` (HTTP/2 says so after every DATA frame,
+  /// those on streams already closed included, which never reach this handler, and after
+  /// every WINDOW_UPDATE it sends). The window is given back as DATA arrives, whatever the
+  /// stream: what a connection can make the server hold is bounded by each stream's window,
+  /// which calls give back as they read, so one slow call never stops the others (grpc-go
+  /// does the same).
+  private func connectionWindowChanged(to window: Int) {
+    let pending = self.connectionIncrementsWritten - self.connectionIncrementsApplied
+    let owed = self.configuration.windowBytes - window - pending
+    if owed >= self.windowUpdateThreshold {
+      self.writeConnectionWindowUpdate(owed)
     }
+  }
+
+  private func writeConnectionWindowUpdate(_ increment: Int) {
+    self.connectionIncrementsWritten += increment
+    self.writeWindowUpdate(stream: .rootStream, increment: increment)
   }
 
   /// Flushes, then closes once what was written has gone.
@@ -357,10 +368,17 @@ final class ConnectionHandler: ChannelDuplexHandler {
 extension ConnectionHandler: NIOHTTP2FrameDelegate {
   /// HTTP/2 wrote `frame`. A GOAWAY it wrote by itself answers a connection error (a frame it
   /// could not parse, a flood it stopped): the connection is over, so close it.
+  /// It also tells when a WINDOW_UPDATE of ours has been applied to the connection's window.
   func wroteFrame(_ frame: HTTP2Frame) {
-    guard case .goAway(_, let code, _) = frame.payload, code != .noError else { return }
-    self.eventLoop.assumeIsolated().execute {
-      self.context?.close(promise: nil)
+    switch frame.payload {
+    case .windowUpdate(let increment) where frame.streamID == .rootStream:
+      self.connectionIncrementsApplied += increment
+    case .goAway(_, let code, _) where code != .noError:
+      self.eventLoop.assumeIsolated().execute {
+        self.context?.close(promise: nil)
+      }
+    default:
+      ()
     }
   }
 }
