@@ -257,6 +257,9 @@ class ServerProcess:
                 self.process.kill()
                 self.process.wait()
         self.wait_for_output_end(timeout=5)
+        if os.environ.get("STOREFRONT_TEST_SERVER_OUTPUT"):
+            # For debugging: every server's last lines when it stops (run pytest with -s).
+            print(f"--- server on port {self.port}:\n{self.output()}")
         return self.process.returncode
 
 

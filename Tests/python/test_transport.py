@@ -75,9 +75,15 @@ class RawClient:
         self._raw = b""
 
     def send(self) -> None:
+        """Sends what h2 has queued; a connection the server closed keeps what it said."""
         data = self.h2.data_to_send()
         if data:
-            self.sock.sendall(data)
+            try:
+                self.sock.sendall(data)
+            except OSError:
+                self.closed = True
+                with contextlib.suppress(OSError):
+                    self.read_events(timeout=1)
 
     def read_events(self, timeout: float = READ_TIMEOUT) -> list:
         """The events of one read (empty when the socket closed or nothing came in time).
@@ -114,6 +120,16 @@ class RawClient:
         with contextlib.suppress(OSError, h2.exceptions.ProtocolError):
             self.send()
         return events
+
+    def wait_for_settings(self) -> None:
+        """Reads until the server's SETTINGS have come (and been acked): its limits, such as
+        SETTINGS_MAX_CONCURRENT_STREAMS, apply from then on."""
+        deadline = time.monotonic() + READ_TIMEOUT
+        while time.monotonic() < deadline and not self.closed:
+            events = self.read_events(timeout=1)
+            if any(isinstance(event, h2.events.RemoteSettingsChanged) for event in events):
+                return
+        raise AssertionError("the server sent no SETTINGS")
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -168,6 +184,7 @@ def test_a_thousand_interleaved_streams_on_one_connection_each_get_their_answer(
     products = [create_product(stub, name=f"interleaved {index}") for index in range(10)]
     client = RawClient(server.address)
     try:
+        client.wait_for_settings()
         streams: dict[int, str] = {}
         for index in range(1000):
             stream_id = client.h2.get_next_available_stream_id()
@@ -185,7 +202,7 @@ def test_a_thousand_interleaved_streams_on_one_connection_each_get_their_answer(
         answers: dict[int, bytes] = {}
         statuses: dict[int, str] = {}
         deadline = time.monotonic() + 30
-        while len(statuses) < len(streams) and time.monotonic() < deadline and not client.closed:
+        while len(statuses) < len(streams) and time.monotonic() < deadline:
             for event in client.read_events():
                 if isinstance(event, h2.events.DataReceived):
                     answers[event.stream_id] = answers.get(event.stream_id, b"") + event.data
