@@ -5,18 +5,12 @@ extension ConnectionHandler {
   /// Where a connection is in going away.
   enum ShutdownState {
     case active
-    /// The first GOAWAY (last stream: the highest possible) and a PING are out; the ack
-    /// tells that the client has seen the GOAWAY, so no stream it opens later can be lost.
-    case announced
-    /// The second GOAWAY names the last stream served; the connection closes when that
-    /// stream and those before it have.
+    /// The GOAWAY is out; the connection closes when its streams have.
     case draining
   }
 
   /// The data of the server's keepalive pings.
   static let keepalivePing = HTTP2PingData(withInteger: 0x5354_4F52_4546_524B)
-  /// The data of the ping that follows the first GOAWAY.
-  static let shutdownPing = HTTP2PingData(withInteger: 0x5354_4F52_4547_4F41)
 
   // MARK: Keepalive
 
@@ -55,8 +49,6 @@ extension ConnectionHandler {
         self.keepaliveTimeoutTimer?.cancel()
         self.keepaliveTimeoutTimer = nil
         self.scheduleKeepalive()
-      } else if data == Self.shutdownPing, case .announced = self.shutdown {
-        self.sendFinalGoAway()
       }
       return
     }
@@ -64,7 +56,7 @@ extension ConnectionHandler {
       let goAway = HTTP2Frame(
         streamID: .rootStream,
         payload: .goAway(
-          lastStreamID: .maxID,
+          lastStreamID: self.lastStreamID,
           errorCode: .enhanceYourCalm,
           opaqueData: ByteBuffer(string: "too_many_pings")
         )
@@ -76,21 +68,23 @@ extension ConnectionHandler {
 
   // MARK: Graceful shutdown
 
-  /// Starts going away: a GOAWAY that still admits the streams the client may be opening,
-  /// then a PING; its ack brings the GOAWAY that names the last stream. The connection closes
-  /// when its streams have, or when the grace time ends.
+  /// Starts going away: one GOAWAY that still admits the streams the client may be opening
+  /// (last stream: the largest id), so that no stream crosses it unanswered; a compliant
+  /// client opens no more. The connection closes when its streams have (with a GOAWAY naming
+  /// the last one), or when the grace time ends.
+  ///
+  /// A second GOAWAY that lowers the last stream id (after a PING round trip, as
+  /// grpc-swift-nio-transport does) is not sent: swift-nio-http2 1.46 then refuses the DATA
+  /// of a stream the client opened before seeing it, and answered a request that raced it in
+  /// the Python drain test with a connection-wide PROTOCOL_ERROR.
   func beginGracefulShutdown() {
     guard case .active = self.shutdown else { return }
-    self.shutdown = .announced
+    self.shutdown = .draining
     self.write(
       HTTP2Frame(
         streamID: .rootStream,
         payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil)
       ),
-      promise: nil
-    )
-    self.write(
-      HTTP2Frame(streamID: .rootStream, payload: .ping(Self.shutdownPing, ack: false)),
       promise: nil
     )
     self.flushNow()
@@ -99,24 +93,7 @@ extension ConnectionHandler {
         self.closeAfterWrites()
       }
     }
-  }
-
-  private func sendFinalGoAway() {
-    self.shutdown = .draining
-    if self.hasOpenStreams {
-      self.write(
-        HTTP2Frame(
-          streamID: .rootStream,
-          payload: .goAway(
-            lastStreamID: self.lastStreamID,
-            errorCode: .noError,
-            opaqueData: nil
-          )
-        ),
-        promise: nil
-      )
-      self.flushNow()
-    } else {
+    if !self.hasOpenStreams {
       self.closeAfterWrites()
     }
   }

@@ -259,7 +259,7 @@ class ServerProcess:
         self.wait_for_output_end(timeout=5)
         if os.environ.get("STOREFRONT_TEST_SERVER_OUTPUT"):
             # For debugging: every server's last lines when it stops (run pytest with -s).
-            print(f"--- server on port {self.port}:\n{self.output()}")
+            print(f"--- server on port {self.port}:\n" + "\n".join(self.stderr_lines()))
         return self.process.returncode
 
 
