@@ -4,10 +4,10 @@
 # run (scripts/fuzz.sh; STOREFRONT_FUZZ_SECONDS, default 60). Fails on any compiler warning in
 # the project's own code.
 #
-# Both server transports are tested: Storefront's (the default) everywhere, and
-# grpc-swift-nio-transport's (`--transport nio`) with the Swift service suite, the Python
-# suites that exercise the transport (bad input, raw HTTP/2, streams, faults) and half the
-# fuzzing time.
+# Both server transports are tested: grpc-swift-nio-transport's (`--transport nio`, the
+# default) everywhere; Storefront's own (`--transport storefront`) with its own Swift suite
+# (StorefrontTransportTests), the fuzz harness's kept inputs, the Python suites that exercise
+# the transport (bad input, raw HTTP/2, streams, faults) and half the fuzzing time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,11 +19,9 @@ if grep -E "^$PWD/(Sources|Tests)/.*warning:" "$log"; then
   exit 1
 fi
 swift test --skip-build
-STOREFRONT_TRANSPORT=nio swift test --skip-build --filter StorefrontServiceTests
 export STOREFRONT_BIN="$PWD/.build/debug/storefront"
-STOREFRONT_TRANSPORT=storefront scripts/python-tests.sh
-STOREFRONT_TRANSPORT=nio scripts/python-tests.sh Tests/python/test_bad_input.py \
-  Tests/python/test_transport.py Tests/python/test_streams.py Tests/python/test_faults.py
+STOREFRONT_TRANSPORT=nio scripts/python-tests.sh
+STOREFRONT_TRANSPORT=storefront scripts/python-tests.sh --transport-subset
 fuzz_seconds=${STOREFRONT_FUZZ_SECONDS:-60}
 STOREFRONT_FUZZ_TRANSPORT=storefront scripts/fuzz.sh $((fuzz_seconds / 2))
 STOREFRONT_FUZZ_TRANSPORT=nio scripts/fuzz.sh $((fuzz_seconds - fuzz_seconds / 2))

@@ -233,6 +233,14 @@ def test_a_client_that_never_reads_gets_no_more_than_its_window_and_holds_nobody
     assert_server_serves(own)
 
 
+@pytest.mark.xfail(
+    STOCK_TRANSPORT,
+    strict=True,
+    reason=(
+        "grpc-swift-nio-transport 2.9.2 leaves a call whose request message never comes open "
+        "past its deadline: only the handler is told, and it waits for the message"
+    ),
+)
 def test_headers_then_a_stall_end_at_the_deadline(server):
     host, port = server.address.rsplit(":", 1)
     client = RawClient(server.address)

@@ -5,10 +5,11 @@ import StorefrontTransport
 
 /// Which HTTP/2 server transport serves the API.
 public enum TransportImplementation: String, CaseIterable, Sendable, Hashable {
-  /// ``StorefrontServerTransport``: every call on its connection's event loop (the default).
+  /// ``StorefrontServerTransport``: every call on its connection's event loop. Not yet the
+  /// default: see docs/transport.md, "Status".
   case storefront
-  /// grpc-swift-nio-transport's `HTTP2ServerTransport.Posix`, the framework's own; kept for
-  /// comparison and as a fallback.
+  /// grpc-swift-nio-transport's `HTTP2ServerTransport.Posix`, the framework's own (the
+  /// default).
   case nio
 }
 

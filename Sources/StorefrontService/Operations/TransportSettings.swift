@@ -38,7 +38,7 @@ public struct TransportSettings: Sendable, Hashable {
   public var maxGraceTime: Duration?
 
   public init(
-    implementation: TransportImplementation = .storefront,
+    implementation: TransportImplementation = .nio,
     windowBytes: Int = 1 << 20,
     maxFrameBytes: Int = 1 << 14,
     maxConcurrentStreams: Int = 1_000,

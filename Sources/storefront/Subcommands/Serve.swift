@@ -47,11 +47,11 @@ struct Serve: AsyncParsableCommand {
 
   @Option(
     help: """
-      The HTTP/2 server transport: storefront (each call on its connection's event loop) or \
-      nio (grpc-swift-nio-transport's, for comparison).
+      The HTTP/2 server transport: nio (grpc-swift-nio-transport's) or storefront (ours: \
+      each call on its connection's event loop; see docs/transport.md).
       """
   )
-  var transport = TransportImplementation.storefront.rawValue
+  var transport = TransportImplementation.nio.rawValue
 
   @Option(help: "HTTP/2 flow-control window per stream and connection, in bytes.")
   var http2WindowBytes = TransportSettings().windowBytes
@@ -239,7 +239,7 @@ struct Serve: AsyncParsableCommand {
       ),
       productCacheCapacity: self.productCacheSize,
       transport: TransportSettings(
-        implementation: TransportImplementation(rawValue: self.transport) ?? .storefront,
+        implementation: TransportImplementation(rawValue: self.transport) ?? .nio,
         windowBytes: self.http2WindowBytes,
         maxFrameBytes: self.http2MaxFrameBytes,
         maxConcurrentStreams: self.maxConcurrentStreams,
