@@ -128,7 +128,7 @@ run_bench() {
   shift 4
   measure "$name.$target" "$name" "$pid" "$@" --server "$addr" --label "$target" \
     --duration "$duration" --warmup "$warmup"
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  %-10s %-10s %12.0f %s/s  p99 %.3f ms  peak RSS %d MiB  errors %d" % (r["name"], r["label"], r["unitsPerSecond"], r["unit"], r["latencyMilliseconds"]["p99"], r["rssPeakKiB"] // 1024, r["errors"]))' "$results/$name.$target.json" >&2
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); units=r["unitsPerSecond"]*r["seconds"]/(2**20 if r["unit"]=="bytes" else 1); print("  %-10s %-10s %12.0f %s/s  p99 %.3f ms  peak RSS %d MiB  CPU %.1f us/%s  errors %d" % (r["name"], r["label"], r["unitsPerSecond"], r["unit"], r["latencyMilliseconds"]["p99"], r["rssPeakKiB"] // 1024, r["serverCPUSeconds"] / units * 1e6 if units else 0, "MiB" if r["unit"]=="bytes" else r["unit"].rstrip("s"), r["errors"]))' "$results/$name.$target.json" >&2
 }
 
 echo "== seeding a 100,000-product catalogue (once per transport)" >&2
@@ -157,6 +157,9 @@ both() {
   run_bench "$name" stock "$stock_pid" "$stock_addr" "$@"
   run_bench "$name" baseline "$baseline_pid" "$baseline_addr" "$@"
 }
+# BENCH_SKIP_SCENARIOS=1 skips the `storefront bench` scenarios (h2load and idle connections
+# only); BENCH_SKIP_MEMORY=1 skips the memory goals.
+if [[ -z "${BENCH_SKIP_SCENARIOS:-}" ]]; then
 echo "== storefront bench (${duration} s each after ${warmup} s of warm-up)" >&2
 both get get --connections 4 --concurrency 32 --ids 1000
 run_bench get-any storefront "$storefront_pid" "$storefront_addr" get --connections 4 \
@@ -167,21 +170,25 @@ both download download --connections 4 --concurrency 4 --size 1048576
 both chat chat --connections 4 --members 100 --senders 10 --rate 20
 both watch watch --connections 4 --watchers 100 --senders 10 --rate 20
 both import import --connections 4 --concurrency 4 --batch 1000
+fi
 
 # h2load: GetProduct of one product, a prebuilt gRPC message (5-byte prefix, then the
 # request), after checking that one such call answers grpc-status 0.
 echo "== h2load -c 4 -m 32 GetProduct" >&2
-# The second product: the first one carries every image the upload scenario attached.
-product_id="$("$bin/storefront" product list --limit 2 --json --server "$storefront_addr" |
-  python3 -c 'import json,sys; print(json.loads(sys.stdin.readlines()[1])["id"])')"
-python3 - "$product_id" "$work/get.bin" <<'EOF'
+# The second product of each Storefront server (each has its own catalogue; the baseline
+# answers any id): the first one carries every image the upload scenario attached.
+h2load_run() {
+  local target="$1" addr="$2" pid="$3"
+  local product_id
+  product_id="$("$bin/storefront" product list --limit 2 --json \
+    --server "$([[ "$target" == baseline ]] && echo "$storefront_addr" || echo "$addr")" |
+    python3 -c 'import json,sys; print(json.loads(sys.stdin.readlines()[1])["id"])')"
+  python3 - "$product_id" "$work/get.bin" <<'EOF'
 import struct, sys
 product_id = sys.argv[1].encode()
 message = b"\x0a" + bytes([len(product_id)]) + product_id
 open(sys.argv[2], "wb").write(b"\x00" + struct.pack(">I", len(message)) + message)
 EOF
-h2load_run() {
-  local target="$1" addr="$2" pid="$3"
   local url="http://$addr/storefront.v1.ProductService/GetProduct"
   local status
   status="$(nghttp -v -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/get.bin" \
@@ -213,7 +220,7 @@ json.dump(dict(
     # The server's CPU over the whole h2load run, its warm-up included.
     serverCPUSeconds=int(ticks) / int(hz), cpuSecondsCovered=float(duration) + 1), open(target, "w"))
 EOF
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  %-10s %-10s %12.0f calls/s  mean %.3f ms  errors %d" % ("h2load", r["label"], r["unitsPerSecond"], r["latencyMilliseconds"]["mean"], r["errors"]))' "$results/h2load.$target.json" >&2
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  %-10s %-10s %12.0f calls/s  mean %.3f ms  CPU %.1f us/call  errors %d" % ("h2load", r["label"], r["unitsPerSecond"], r["latencyMilliseconds"]["mean"], r["serverCPUSeconds"] / (r["unitsPerSecond"] * r["cpuSecondsCovered"]) * 1e6, r["errors"]))' "$results/h2load.$target.json" >&2
 }
 h2load_run storefront "$storefront_addr" "$storefront_pid"
 h2load_run stock "$stock_addr" "$stock_pid"
@@ -236,6 +243,7 @@ stop "$baseline_pid"
 # The memory goals, on a server of their own with a 1,000,000-product catalogue: the growth
 # of its RSS (peak during the run minus before it) while one client streams the whole
 # catalogue, uploads one 1 GiB image, and while 1,000 chat members sit idle in one room.
+if [[ -z "${BENCH_SKIP_MEMORY:-}" ]]; then
 echo "== memory goals (seeding 1,000,000 products)" >&2
 add_user "$work/data-1m"
 seed_start="$(date +%s.%N)"
@@ -261,6 +269,7 @@ memory_goal upload upload --connections 1 --concurrency 1 --count 1 --warmup 0 \
 memory_goal chat-idle chat --connections 4 --members 1000 --rooms 10 --senders 0 --warmup 0 \
   --duration 5
 stop "$memory_pid"
+fi
 
 total_seconds="$(($(date +%s) - started_at))"
 python3 - "$results" "$root/bench-results" "$seed_seconds" "$total_seconds" "$duration" "$warmup" \
