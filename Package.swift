@@ -10,6 +10,7 @@ let products: [Product] = [
   .library(name: "StorefrontCore", targets: ["StorefrontCore"]),
   .library(name: "StorefrontSQLite", targets: ["StorefrontSQLite"]),
   .library(name: "StorefrontService", targets: ["StorefrontService"]),
+  .library(name: "StorefrontTransport", targets: ["StorefrontTransport"]),
   .executable(name: "storefront-fuzz", targets: ["storefront-fuzz"]),
 ]
 
@@ -28,6 +29,8 @@ let dependencies: [Package.Dependency] = [
   .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
   .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
   .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+  // Already in the graph through grpc-swift-nio-transport; StorefrontTransport's TLS uses it.
+  .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
   .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
   .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
 ]
@@ -73,6 +76,27 @@ let targets: [Target] = [
     ],
     swiftSettings: defaultSwiftSettings
   ),
+  // zlib, for the gzip and deflate of StorefrontTransport.
+  .systemLibrary(
+    name: "CStorefrontZlib",
+    pkgConfig: "zlib",
+    providers: [.apt(["zlib1g-dev"])]
+  ),
+  // Our HTTP/2 server transport: every call served on its connection's event loop.
+  .target(
+    name: "StorefrontTransport",
+    dependencies: [
+      .target(name: "CStorefrontZlib"),
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "DequeModule", package: "swift-collections"),
+      .product(name: "NIOCore", package: "swift-nio"),
+      .product(name: "NIOPosix", package: "swift-nio"),
+      .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+      .product(name: "NIOHPACK", package: "swift-nio-http2"),
+      .product(name: "NIOSSL", package: "swift-nio-ssl"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
   // gRPC handlers: proto <-> domain, error mapping, interceptors.
   .target(
     name: "StorefrontService",
@@ -80,6 +104,7 @@ let targets: [Target] = [
       .target(name: "StorefrontAPI"),
       .target(name: "StorefrontCore"),
       .target(name: "StorefrontSQLite"),
+      .target(name: "StorefrontTransport"),
       .product(name: "GRPCCore", package: "grpc-swift-2"),
       .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
       .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -104,8 +129,11 @@ let targets: [Target] = [
       .target(name: "StorefrontCore"),
       .target(name: "StorefrontSQLite"),
       .target(name: "StorefrontService"),
+      .target(name: "StorefrontTransport"),
       .product(name: "GRPCCore", package: "grpc-swift-2"),
       .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      .product(name: "NIOCore", package: "swift-nio"),
       .product(name: "Logging", package: "swift-log"),
     ],
     swiftSettings: defaultSwiftSettings
@@ -199,6 +227,19 @@ let targets: [Target] = [
       .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
       .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       .product(name: "Logging", package: "swift-log"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
+  .testTarget(
+    name: "StorefrontTransportTests",
+    dependencies: [
+      .target(name: "StorefrontTransport"),
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      .product(name: "NIOCore", package: "swift-nio"),
+      .product(name: "NIOPosix", package: "swift-nio"),
+      .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+      .product(name: "NIOHPACK", package: "swift-nio-http2"),
     ],
     swiftSettings: defaultSwiftSettings
   ),

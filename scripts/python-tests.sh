@@ -24,4 +24,11 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r Tests/python/requirements.txt
 
+# --transport-subset: only the files that exercise the HTTP/2 transport (the second
+# transport's pass in scripts/test.sh).
+if [[ "${1:-}" == --transport-subset ]]; then
+  shift
+  exec .venv/bin/python -m pytest Tests/python/test_bad_input.py Tests/python/test_transport.py \
+    Tests/python/test_streams.py Tests/python/test_faults.py -q "$@"
+fi
 exec .venv/bin/python -m pytest Tests/python -q "$@"

@@ -1,6 +1,5 @@
 public import Foundation
 public import GRPCCore
-import GRPCInProcessTransport
 import Logging
 import StorefrontAPI
 import StorefrontCore
@@ -11,9 +10,10 @@ import StorefrontService
 /// ended, for the libFuzzer target and its regression tests.
 ///
 /// The calls go through a real `GRPCServer` with Storefront's service, its status interceptor
-/// and a real SQLite store; only the HTTP/2 framing is left out (an in-process transport). The
-/// server decodes the bytes exactly as it decodes a request off the wire, so this fuzzes
-/// decoding, validation, the handlers and the error mapping of each RPC.
+/// and a real SQLite store, over an in-process transport (no HTTP/2 framing: the fastest) or
+/// over loopback HTTP/2 on either server transport (``FuzzTransport``). The server decodes the
+/// bytes exactly as it decodes a request off the wire, so this fuzzes decoding, validation,
+/// the handlers and the error mapping of each RPC, and with HTTP/2 the transport's framing.
 ///
 /// The server is assembled as `storefront serve` assembles it: the product, auth and user
 /// services behind the status and access interceptors. Calls carry an admin's token, so that
@@ -81,15 +81,14 @@ public final class RequestFuzzer: Sendable {
   /// The most response messages read from one call; the rest are cancelled with the call.
   private static let responsesRead = 64
 
-  private let client: GRPCClient<InProcessTransport.Client>
-  private let server: GRPCServer<InProcessTransport.Server>
-  private let running: Task<Void, any Error>
+  private let connection: FuzzConnection
   private let store: SQLiteStore
   /// The admin's `authorization` header.
   private let adminAuthorization: String
 
-  /// Opens a store in `directory` (created if needed) and starts the server and a client.
-  public init(directory: URL) async throws {
+  /// Opens a store in `directory` (created if needed) and starts the server and a client,
+  /// connected over `transport`.
+  public init(directory: URL, transport: FuzzTransport = .inProcess) async throws {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let logger = Logger(label: "storefront.fuzz") { _ in SwiftLogNoOpLogHandler() }
     let store = try SQLiteStore(path: directory.appendingPathComponent("fuzz.sqlite").path)
@@ -115,9 +114,8 @@ public final class RequestFuzzer: Sendable {
       hasher: hasher
     )
     self.adminAuthorization = "Bearer \(try await authenticator.tokens.issue(for: admin).token)"
-    let transport = InProcessTransport()
-    let server = GRPCServer(
-      transport: transport.server,
+    self.connection = try await FuzzConnection.start(
+      transport,
       services: StorefrontServer.apiServices(
         service,
         authenticator: authenticator,
@@ -130,23 +128,12 @@ public final class RequestFuzzer: Sendable {
         logger: logger
       )
     )
-    let client = GRPCClient(transport: transport.client)
     self.store = store
-    self.server = server
-    self.client = client
-    self.running = Task {
-      try await withThrowingDiscardingTaskGroup { group in
-        group.addTask { try await server.serve() }
-        group.addTask { try await client.runConnections() }
-      }
-    }
   }
 
   /// Stops the client and the server and closes the store.
   public func stop() async {
-    self.client.beginGracefulShutdown()
-    self.server.beginGracefulShutdown()
-    _ = await self.running.result
+    await self.connection.stop()
     try? self.store.close()
   }
 
@@ -166,13 +153,7 @@ public final class RequestFuzzer: Sendable {
     var options = CallOptions.defaults
     options.timeout = .seconds(5)
     do {
-      try await self.client.bidirectionalStreaming(
-        request: request,
-        descriptor: method,
-        serializer: RawBytes(),
-        deserializer: RawBytes(),
-        options: options
-      ) { response in
+      try await self.connection.call(request, method, options) { response in
         // A live watch that has started would wait for changes: its start is enough.
         if method == Self.watch {
           _ = try response.accepted.get()
@@ -207,7 +188,7 @@ public final class RequestFuzzer: Sendable {
 }
 
 /// Messages as the bytes they are on the wire, neither encoded nor decoded by the client.
-private struct RawBytes: MessageSerializer, MessageDeserializer {
+struct RawBytes: MessageSerializer, MessageDeserializer {
   func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes {
     Bytes(message)
   }

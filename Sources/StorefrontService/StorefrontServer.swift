@@ -91,8 +91,7 @@ public final class StorefrontServer: Service, Sendable {
   /// The port metrics are served on, when they are.
   public let metricsPort: Int?
   private let metricsEndpoint: MetricsEndpoint?
-  private let transport: HTTP2ServerTransport.Posix
-  private let server: GRPCServer<HTTP2ServerTransport.Posix>
+  private let server: ServingTransport
   private let callCounts: CallsInFlight
   private let logger: Logger
 
@@ -164,17 +163,14 @@ public final class StorefrontServer: Service, Sendable {
         Grpc_Reflection_V1alpha_ServerReflection.descriptor.fullyQualifiedService,
       ]
     )
-    var config = configuration.transport.posixConfig
-    config.rpc.maxRequestPayloadSize = configuration.maxRequestMessageBytes
-    self.transport = HTTP2ServerTransport.Posix(
-      address: .ipv4(host: configuration.host, port: configuration.port),
-      transportSecurity: Self.transportSecurity(configuration.tls),
-      config: config
-    )
     let metricsInterceptor = MetricsInterceptor(factory: metrics)
     self.callCounts = metricsInterceptor.calls
-    self.server = GRPCServer(
-      transport: self.transport,
+    self.server = ServingTransport.make(
+      settings: configuration.transport,
+      host: configuration.host,
+      port: configuration.port,
+      maxRequestMessageBytes: configuration.maxRequestMessageBytes,
+      tls: configuration.tls,
       services: Self.apiServices(
         service,
         authenticator: self.authenticator,
@@ -271,22 +267,6 @@ public final class StorefrontServer: Service, Sendable {
     )
   }
 
-  /// TLS from PEM files, with client certificates required when a client CA is given.
-  private static func transportSecurity(
-    _ tls: TLSSettings?
-  ) -> HTTP2ServerTransport.Posix.TransportSecurity {
-    guard let tls else { return .plaintext }
-    let chain = [TLSConfig.CertificateSource.file(path: tls.certificateChainFile, format: .pem)]
-    let key = TLSConfig.PrivateKeySource.file(path: tls.privateKeyFile, format: .pem)
-    guard let clientCA = tls.clientCAFile else {
-      return .tls(certificateChain: chain, privateKey: key)
-    }
-    return .mTLS(certificateChain: chain, privateKey: key) { config in
-      config.trustRoots = .certificates([.file(path: clientCA, format: .pem)])
-      config.clientCertificateVerification = .noHostnameVerification
-    }
-  }
-
   private static func fillDemoCatalog(_ store: SQLiteStore, count: Int, logger: Logger) async throws
   {
     guard try await store.productCount() == 0 else {
@@ -305,7 +285,7 @@ public final class StorefrontServer: Service, Sendable {
   /// The port the server listens on, once it does.
   public var listeningPort: Int {
     get async throws {
-      guard let port = try await self.transport.listeningAddress.ipv4?.port else {
+      guard let port = try await self.server.listeningPort else {
         throw StorefrontError(code: .internalError, message: "the server has no IPv4 address")
       }
       return port

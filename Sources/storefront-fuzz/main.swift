@@ -13,7 +13,10 @@ enum Harness {
     let directory = URL(fileURLWithPath: NSTemporaryDirectory())
       .appendingPathComponent("storefront-fuzz-\(getpid())", isDirectory: true)
     do {
-      return try await RequestFuzzer(directory: directory)
+      // STOREFRONT_FUZZ_TRANSPORT: in-process (the default), storefront or nio.
+      let name = ProcessInfo.processInfo.environment["STOREFRONT_FUZZ_TRANSPORT"] ?? ""
+      let transport = FuzzTransport(rawValue: name) ?? .inProcess
+      return try await RequestFuzzer(directory: directory, transport: transport)
     } catch {
       fatalError("cannot start the fuzzing server: \(error)")
     }

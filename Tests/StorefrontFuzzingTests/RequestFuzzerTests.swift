@@ -16,11 +16,14 @@ struct RequestFuzzerTests {
     }
   }()
 
-  static func withFuzzer(_ body: (RequestFuzzer) async throws -> Void) async throws {
+  static func withFuzzer(
+    transport: FuzzTransport = .inProcess,
+    _ body: (RequestFuzzer) async throws -> Void
+  ) async throws {
     let directory = FileManager.default.temporaryDirectory
       .appendingPathComponent("storefront-fuzz-test-\(UUID().uuidString)", isDirectory: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    let fuzzer = try await RequestFuzzer(directory: directory)
+    let fuzzer = try await RequestFuzzer(directory: directory, transport: transport)
     do {
       try await body(fuzzer)
     } catch {
@@ -47,10 +50,13 @@ struct RequestFuzzerTests {
     return input
   }
 
-  @Test("every kept input (seeds and past failures) gets a clear answer")
-  func keptInputs() async throws {
+  @Test(
+    "every kept input (seeds and past failures) gets a clear answer, over every transport",
+    arguments: FuzzTransport.allCases
+  )
+  func keptInputs(transport: FuzzTransport) async throws {
     #expect(Self.keptInputs.count >= RequestFuzzer.methods.count)
-    try await Self.withFuzzer { fuzzer in
+    try await Self.withFuzzer(transport: transport) { fuzzer in
       for url in Self.keptInputs {
         let outcome = await fuzzer.exercise(Array(try Data(contentsOf: url)))
         #expect(outcome.isClear, "\(url.lastPathComponent) answered \(outcome)")

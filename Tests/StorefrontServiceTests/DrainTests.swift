@@ -28,6 +28,7 @@ struct DrainTests {
     // One product per import batch: a committed product shows that a stream is running.
     var settings = StorefrontServer.Configuration(port: 0, dataDirectory: directory)
     settings.service.importBatchSize = 1
+    settings.transport.implementation = TestServer.transport
     let server = try await StorefrontServer(
       configuration: settings,
       logger: Logger(label: "test") { _ in InMemoryLogHandler() }

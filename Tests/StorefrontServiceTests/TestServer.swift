@@ -21,6 +21,11 @@ enum TestServer {
   /// Cheap scrypt parameters, so that the hundreds of servers and users tests make cost little;
   /// the parameters are stored with each hash, so they verify as any other.
   static let cheapHashing = PasswordHash.Parameters(logN: 10, blockSize: 8, parallelism: 1)
+  /// The transport the suite's servers run on: STOREFRONT_TRANSPORT, `nio` (the server's
+  /// default) or `storefront`.
+  static let transport =
+    ProcessInfo.processInfo.environment["STOREFRONT_TRANSPORT"]
+    .flatMap(TransportImplementation.init(rawValue:)) ?? .nio
 
   static func with(
     configure: (inout StorefrontServer.Configuration) -> Void = { _ in },
@@ -31,6 +36,7 @@ enum TestServer {
       .appendingPathComponent("storefront-tests-\(UUID().uuidString)", isDirectory: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     var configuration = StorefrontServer.Configuration(port: 0, dataDirectory: directory)
+    configuration.transport.implementation = Self.transport
     configuration.auth.passwordHashing = Self.cheapHashing
     configure(&configuration)
     let server = try await StorefrontServer(

@@ -47,6 +47,13 @@ READ_TIMEOUT = 10.0
 
 LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 
+#: The HTTP/2 server transport every server of the suite runs on (`storefront serve
+#: --transport`): STOREFRONT_TRANSPORT, `nio` (grpc-swift-nio-transport's, the server's
+#: default) or `storefront` (ours). Tests whose expectations differ between the two read it.
+TRANSPORT = os.environ.get("STOREFRONT_TRANSPORT", "nio")
+#: Whether the suite runs on grpc-swift-nio-transport, whose known limits some tests pin.
+STOCK_TRANSPORT = TRANSPORT == "nio"
+
 
 def _generate_stubs() -> str:
     """Generates the protobuf and gRPC modules into a temporary folder; returns the folder."""
@@ -151,6 +158,8 @@ class ServerProcess:
                 "0",
                 "--data-dir",
                 str(data_dir),
+                "--transport",
+                TRANSPORT,
                 *extra_args,
             ],
             stdin=subprocess.DEVNULL,
@@ -248,6 +257,9 @@ class ServerProcess:
                 self.process.kill()
                 self.process.wait()
         self.wait_for_output_end(timeout=5)
+        if os.environ.get("STOREFRONT_TEST_SERVER_OUTPUT"):
+            # For debugging: every server's last lines when it stops (run pytest with -s).
+            print(f"--- server on port {self.port}:\n" + "\n".join(self.stderr_lines()))
         return self.process.returncode
 
 

@@ -39,6 +39,7 @@ from conftest import (
     ADMIN_USERNAME,
     READ_TIMEOUT,
     RPC_TIMEOUT,
+    STOCK_TRANSPORT,
     STREAM_END,
     StreamReader,
     bad_request_fields,
@@ -94,6 +95,18 @@ SMALL_CHAT_RATE = 1
 SMALL_CHAT_BURST = 3
 #: Products of the module's large catalogue.
 BIG_CATALOGUE = 30_000
+
+#: grpc-swift-nio-transport answers a framing error with RST_STREAM CANCEL (clients see
+#: CANCELLED) instead of a status: strict, so a fixed stock transport shows at once (README:
+#: Known limits). Storefront's transport answers the status these tests ask for.
+STOCK_RESETS_ON_FRAMING_ERRORS = pytest.mark.xfail(
+    STOCK_TRANSPORT,
+    strict=True,
+    reason=(
+        "grpc-swift-nio-transport 2.9.2 resets the stream (RST_STREAM CANCEL) on a framing error "
+        "instead of sending a status (README: Known limits)"
+    ),
+)
 
 
 # --------------------------------------------------------------------------------------
@@ -703,14 +716,7 @@ def test_gzip_compressed_request_is_understood(compressing_server, assert_servin
     assert_server_serves(server)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "grpc-swift-nio-transport 2.9.2 resets the stream (RST_STREAM CANCEL) on a framing error "
-        "instead of sending a status; strict, so a fixed transport makes this test pass and "
-        "the marker must go (README: Known limits)"
-    ),
-)
+@STOCK_RESETS_ON_FRAMING_ERRORS
 @pytest.mark.parametrize(
     ("body", "headers"),
     [
@@ -800,14 +806,7 @@ def test_metadata_over_the_header_list_limit_drops_only_that_connection(server, 
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "grpc-swift-nio-transport 2.9.2 resets the stream (RST_STREAM CANCEL) on a framing error "
-        "instead of sending a status; strict, so a fixed transport makes this test pass and "
-        "the marker must go (README: Known limits)"
-    ),
-)
+@STOCK_RESETS_ON_FRAMING_ERRORS
 def test_request_over_the_default_4_mib_limit_is_resource_exhausted(stub, assert_serving):
     request = product_service_pb2.CreateProductRequest(
         product=a_valid_product(description="d" * (4 * 1024 * 1024 + 1))
@@ -861,14 +860,7 @@ def _oversized_chat(stub, product_id, too_big):
     list(stub.Chat(iter(messages), timeout=RPC_TIMEOUT))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "grpc-swift-nio-transport 2.9.2 resets the stream (RST_STREAM CANCEL) on a framing error "
-        "instead of sending a status; strict, so a fixed transport makes this test pass and "
-        "the marker must go (README: Known limits)"
-    ),
-)
+@STOCK_RESETS_ON_FRAMING_ERRORS
 @pytest.mark.parametrize(
     "send",
     [_oversized_create, _oversized_import, _oversized_upload_chunk, _oversized_chat],
@@ -1831,11 +1823,12 @@ def test_deadline_mid_list_of_a_big_catalogue_is_deadline_exceeded(big_server):
 
 
 @pytest.mark.xfail(
+    STOCK_TRANSPORT,
     strict=True,
     reason=(
         "grpc-swift-nio-transport 2.9.2 queues the final status behind flow-controlled data, "
         "so a client that stops reading never sees its deadline end the stream (README: "
-        "Known limits)"
+        "Known limits); Storefront's transport resets such a stream at its deadline"
     ),
 )
 def test_deadline_ends_a_stream_whose_client_stopped_reading(big_server):

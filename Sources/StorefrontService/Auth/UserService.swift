@@ -29,11 +29,14 @@ extension UserService: Storefront_V1_UserService.SimpleServiceProtocol {
       throw StorefrontError.invalidArgument(field: "role", "must be admin, staff or shopper")
     }
     try User.validatePassword(request.password)
-    let user = User(
-      username: request.username,
-      role: role,
-      passwordHash: try self.hasher.hash(request.password)
-    )
+    // scrypt's quarter of a second of CPU runs on the global executor, not on the network
+    // event loop the call may be served on.
+    let hasher = self.hasher
+    let password = request.password
+    let hash = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+      try hasher.hash(password)
+    }
+    let user = User(username: request.username, role: role, passwordHash: hash)
     try await self.users.insert(user)
     return .with { $0.user = Storefront_V1_User(user) }
   }

@@ -1,12 +1,15 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import NIOCore
+import StorefrontTransport
 
 /// The HTTP/2 and connection settings of the server's transport that an operator may tune.
 ///
 /// The defaults differ from the transport's where a measurement said so: see the README's
 /// "Running in production" for the numbers.
 public struct TransportSettings: Sendable, Hashable {
+  /// Which transport serves the API; both get every setting below.
+  public var implementation: TransportImplementation
   /// The HTTP/2 flow-control window of each stream and connection, in bytes. The transport's
   /// 64 KiB throttles uploads: a 64 MiB upload over loopback ran at 96 MiB/s with it,
   /// 267 MiB/s with 1 MiB and 313 MiB/s with 4 MiB (`scripts/measure-window.sh`). 1 MiB takes
@@ -35,6 +38,7 @@ public struct TransportSettings: Sendable, Hashable {
   public var maxGraceTime: Duration?
 
   public init(
+    implementation: TransportImplementation = .nio,
     windowBytes: Int = 1 << 20,
     maxFrameBytes: Int = 1 << 14,
     maxConcurrentStreams: Int = 1_000,
@@ -44,6 +48,7 @@ public struct TransportSettings: Sendable, Hashable {
     minClientPingInterval: Duration = .seconds(1),
     maxGraceTime: Duration? = .seconds(10)
   ) {
+    self.implementation = implementation
     self.windowBytes = windowBytes
     self.maxFrameBytes = maxFrameBytes
     self.maxConcurrentStreams = maxConcurrentStreams
@@ -54,7 +59,36 @@ public struct TransportSettings: Sendable, Hashable {
     self.maxGraceTime = maxGraceTime
   }
 
-  /// The transport's configuration with these settings.
+  /// ``StorefrontServerTransport``'s configuration with these settings.
+  func storefrontConfiguration(
+    host: String,
+    port: Int,
+    maxRequestMessageBytes: Int,
+    tls: TLSSettings?
+  ) -> StorefrontServerTransport.Configuration {
+    var configuration = StorefrontServerTransport.Configuration()
+    configuration.host = host
+    configuration.port = port
+    if let tls {
+      configuration.security = .tls(
+        certificateChainFile: tls.certificateChainFile,
+        privateKeyFile: tls.privateKeyFile,
+        clientCAFile: tls.clientCAFile
+      )
+    }
+    configuration.windowBytes = self.windowBytes
+    configuration.maxFrameBytes = self.maxFrameBytes
+    configuration.maxConcurrentStreams = self.maxConcurrentStreams
+    configuration.maxRequestMessageBytes = maxRequestMessageBytes
+    configuration.compression = self.compression ? [.gzip, .deflate] : []
+    configuration.keepaliveTime = self.keepaliveTime
+    configuration.keepaliveTimeout = self.keepaliveTimeout
+    configuration.minClientPingInterval = self.minClientPingInterval
+    configuration.maxGraceTime = self.maxGraceTime
+    return configuration
+  }
+
+  /// grpc-swift-nio-transport's configuration with these settings.
   var posixConfig: HTTP2ServerTransport.Posix.Config {
     var config = HTTP2ServerTransport.Posix.Config.defaults
     config.http2.targetWindowSize = self.windowBytes

@@ -51,6 +51,7 @@ extension Serve {
 
   private var transportSettings: TransportSettings {
     TransportSettings(
+      implementation: TransportImplementation(rawValue: self.transport) ?? .nio,
       windowBytes: self.http2WindowBytes,
       maxFrameBytes: self.http2MaxFrameBytes,
       maxConcurrentStreams: self.maxConcurrentStreams,

@@ -15,6 +15,7 @@ extension Serve {
       .option("log-format", \.logFormat),
       .option("metrics-port", \.metricsPort),
       .option("shutdown-grace", \.shutdownGrace),
+      .option("transport", \.transport),
       .option("http2-window-bytes", \.http2WindowBytes),
       .option("http2-max-frame-bytes", \.http2MaxFrameBytes),
       .option("max-concurrent-streams", \.maxConcurrentStreams),

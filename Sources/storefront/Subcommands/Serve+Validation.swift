@@ -13,6 +13,9 @@ extension Serve {
     guard ["text", "json"].contains(self.logFormat) else {
       throw ValidationError("--log-format is text or json")
     }
+    guard TransportImplementation(rawValue: self.transport) != nil else {
+      throw ValidationError("--transport is storefront or nio")
+    }
     guard (16_384 ... 16_777_215).contains(self.http2MaxFrameBytes) else {
       throw ValidationError("--http2-max-frame-bytes must be 16384-16777215")
     }

@@ -46,6 +46,14 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Seconds that in-flight calls get to finish after SIGTERM before they are cut.")
   var shutdownGrace = 10.0
 
+  @Option(
+    help: """
+      The HTTP/2 server transport: nio (grpc-swift-nio-transport's) or storefront (ours: \
+      each call on its connection's event loop; see docs/transport.md).
+      """
+  )
+  var transport = TransportImplementation.nio.rawValue
+
   @Option(help: "HTTP/2 flow-control window per stream and connection, in bytes.")
   var http2WindowBytes = TransportSettings().windowBytes
 

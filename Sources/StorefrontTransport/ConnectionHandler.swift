@@ -1,0 +1,387 @@
+import GRPCCore
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// Serves the gRPC calls of one HTTP/2 connection on its event loop. It sits behind
+/// `NIOHTTP2Handler` (which parses, validates and encodes frames, acks SETTINGS and PINGs and
+/// keeps HTTP/2's state machine) and in front of nothing: frames for a stream go straight to
+/// its ``ServerStream``, which the call's task reads and writes in place.
+///
+/// What it adds to HTTP/2: gRPC's checks of each request's headers, flow-control windows
+/// given back as calls consume their messages, one flush per read cycle (or per batch of
+/// writes between reads), keepalive pings, the client-ping policy and graceful shutdown.
+final class ConnectionHandler: ChannelDuplexHandler {
+  typealias InboundIn = HTTP2Frame
+  typealias OutboundIn = HTTP2Frame
+  typealias OutboundOut = HTTP2Frame
+
+  let eventLoop: any EventLoop
+  let configuration: StorefrontServerTransport.Configuration
+  let knownMethods: [String: MethodDescriptor]
+  /// Window given back once this many bytes are owed (a quarter of the window, as grpc-go).
+  let windowUpdateThreshold: Int
+  var remotePeer = "<unknown>"
+  var localPeer = "<unknown>"
+
+  private var context: ChannelHandlerContext?
+  /// Open streams by id.
+  private var streams: [HTTP2StreamID: ServerStream] = [:]
+  /// The highest stream id a request has opened.
+  private(set) var lastStreamID = HTTP2StreamID.rootStream
+  /// Streams accepted and not yet handed to the connection's task.
+  private var pendingStarts: [ServerStream] = []
+  /// The connection's task, waiting for streams to run.
+  private var starter: CheckedContinuation<[ServerStream]?, Never>?
+  /// Streams with frames to write at the next flush.
+  private var dirty: [ServerStream] = []
+  private var isReading = false
+  private var flushScheduled = false
+  private var wroteSinceFlush = false
+  /// Connection-level WINDOW_UPDATE increments written, and those HTTP/2 has applied.
+  private var connectionIncrementsWritten = 0
+  private var connectionIncrementsApplied = 0
+  private var isClosed = false
+
+  // Keepalive, pings and shutdown: see ConnectionHandler+Keepalive.swift.
+  var pingPolicy: ClientPingPolicy
+  var readSinceKeepaliveCheck = false
+  var keepaliveTimer: Scheduled<Void>?
+  var keepaliveTimeoutTimer: Scheduled<Void>?
+  var shutdown = ShutdownState.active
+  var graceTimer: Scheduled<Void>?
+
+  init(
+    eventLoop: any EventLoop,
+    configuration: StorefrontServerTransport.Configuration,
+    knownMethods: [String: MethodDescriptor]
+  ) {
+    self.eventLoop = eventLoop
+    self.configuration = configuration
+    self.knownMethods = knownMethods
+    self.windowUpdateThreshold = max(1, configuration.windowBytes / 4)
+    self.pingPolicy = ClientPingPolicy(
+      minInterval: TimeAmount(configuration.minClientPingInterval),
+      allowWithoutCalls: configuration.allowClientPingsWithoutCalls
+    )
+  }
+
+  /// Whether any call is open.
+  var hasOpenStreams: Bool { !self.streams.isEmpty }
+
+  // MARK: Channel events
+
+  func handlerAdded(context: ChannelHandlerContext) {
+    self.context = context
+    if context.channel.isActive {
+      self.activate(context: context)
+    }
+  }
+
+  func handlerRemoved(context: ChannelHandlerContext) {
+    self.context = nil
+  }
+
+  func channelActive(context: ChannelHandlerContext) {
+    self.activate(context: context)
+    context.fireChannelActive()
+  }
+
+  private func activate(context: ChannelHandlerContext) {
+    self.remotePeer = Self.describe(context.channel.remoteAddress)
+    self.localPeer = Self.describe(context.channel.localAddress)
+    // The connection's window starts at 65,535 bytes whatever SETTINGS say; open it to the
+    // configured size at once.
+    let increment = self.configuration.windowBytes - 65_535
+    if increment > 0 {
+      self.writeConnectionWindowUpdate(increment)
+    }
+    self.scheduleKeepalive()
+    self.flushNow()
+  }
+
+  func channelInactive(context: ChannelHandlerContext) {
+    self.connectionClosed()
+    context.fireChannelInactive()
+  }
+
+  func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    // HTTP/2 has already answered (RST_STREAM for a stream error, GOAWAY for a connection
+    // error, which `wroteFrame` sees and closes for); the connection carries on otherwise.
+  }
+
+  func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    if let event = event as? NIOHTTP2WindowUpdatedEvent {
+      if event.streamID == .rootStream, let window = event.inboundWindowSize {
+        self.connectionWindowChanged(to: window)
+      }
+    } else if let event = event as? StreamClosedEvent {
+      if let stream = self.streams.removeValue(forKey: event.streamID) {
+        stream.closed(reason: event.reason)
+      }
+      self.streamClosed()
+    }
+  }
+
+  func triggerUserOutboundEvent(
+    context: ChannelHandlerContext,
+    event: Any,
+    promise: EventLoopPromise<Void>?
+  ) {
+    if event is GracefulShutdownEvent {
+      self.beginGracefulShutdown()
+      promise?.succeed()
+    } else {
+      context.triggerUserOutboundEvent(event, promise: promise)
+    }
+  }
+
+  func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    self.isReading = true
+    self.readSinceKeepaliveCheck = true
+    let frame = self.unwrapInboundIn(data)
+    switch frame.payload {
+    case .headers(let headers):
+      self.pingPolicy.transferred()
+      if let stream = self.streams[frame.streamID] {
+        // Trailers from the client: they only end its half of the stream.
+        if headers.endStream { stream.receiveEnd() }
+      } else {
+        self.open(frame.streamID, headers: headers)
+      }
+
+    case .data(let data):
+      self.pingPolicy.transferred()
+      let flowControlled = data.data.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
+      guard let stream = self.streams[frame.streamID] else { return }
+      if case .byteBuffer(let bytes) = data.data {
+        stream.receive(data: bytes, endStream: data.endStream, flowControlledBytes: flowControlled)
+      }
+
+    case .rstStream(let code):
+      if let stream = self.streams[frame.streamID] {
+        stream.closed(reason: code)
+      }
+
+    case .ping(let data, let ack):
+      self.receivedPing(data, ack: ack)
+
+    case .goAway, .settings, .windowUpdate, .priority, .pushPromise, .alternativeService, .origin:
+      ()
+    }
+  }
+
+  func channelReadComplete(context: ChannelHandlerContext) {
+    self.isReading = false
+    self.handStartsToTask()
+    self.flushNow()
+    context.fireChannelReadComplete()
+  }
+
+  // MARK: Streams
+
+  /// A request's HEADERS opened stream `id`: a call to run, or an answer at once.
+  private func open(_ id: HTTP2StreamID, headers: HTTP2Frame.FramePayload.Headers) {
+    self.lastStreamID = max(self.lastStreamID, id)
+    switch RequestHead.check(
+      headers.headers,
+      knownMethods: self.knownMethods,
+      compression: self.configuration.compression
+    ) {
+    case .reject(let response):
+      let payload = HTTP2Frame.FramePayload.headers(.init(headers: response, endStream: true))
+      self.write(HTTP2Frame(streamID: id, payload: payload), promise: nil)
+      if !headers.endStream {
+        self.write(HTTP2Frame(streamID: id, payload: .rstStream(.noError)), promise: nil)
+      }
+      self.needsFlush()
+
+    case .accept(let head):
+      let stream = ServerStream(id: id, connection: self, head: head, receivedAt: .now())
+      self.streams[id] = stream
+      self.pendingStarts.append(stream)
+      if headers.endStream {
+        stream.receiveEnd()
+      }
+    }
+  }
+
+  /// Gives the streams accepted in this read cycle to the connection's task, which starts a
+  /// child task for each. A stream the client reset in the same cycle never gets one: a flood
+  /// of opened-and-reset streams (HTTP/2 rapid reset) starts no work.
+  private func handStartsToTask() {
+    guard !self.pendingStarts.isEmpty, let starter = self.starter else { return }
+    let starts = self.pendingStarts.filter { !$0.isClosed && !$0.transportEnded }
+    self.pendingStarts.removeAll(keepingCapacity: true)
+    guard !starts.isEmpty else { return }
+    self.starter = nil
+    starter.resume(returning: starts)
+  }
+
+  /// On the loop, for the connection's task: resumes `continuation` with the next streams to
+  /// run, or with nil once the connection has closed.
+  func waitForStreams(_ continuation: CheckedContinuation<[ServerStream]?, Never>) {
+    if self.isClosed {
+      continuation.resume(returning: nil)
+      return
+    }
+    self.starter = continuation
+    if !self.isReading {
+      self.handStartsToTask()
+    }
+  }
+
+  /// A stream closed: a draining connection closes once its last stream has.
+  private func streamClosed() {
+    if case .draining = self.shutdown, self.streams.isEmpty {
+      self.closeAfterWrites()
+    }
+  }
+
+  private func connectionClosed() {
+    guard !self.isClosed else { return }
+    self.isClosed = true
+    self.keepaliveTimer?.cancel()
+    self.keepaliveTimeoutTimer?.cancel()
+    self.graceTimer?.cancel()
+    let streams = self.streams.values
+    self.streams.removeAll()
+    self.pendingStarts.removeAll()
+    // Streams refer back to this handler: let go of every one so that nothing stays alive.
+    self.dirty.removeAll()
+    for stream in streams {
+      stream.closed(reason: .cancel)
+    }
+    if let starter = self.starter {
+      self.starter = nil
+      starter.resume(returning: nil)
+    }
+  }
+
+  // MARK: Writing
+
+  /// Writes `frame` to HTTP/2, to go out at the next flush.
+  func write(_ frame: HTTP2Frame, promise: EventLoopPromise<Void>?) {
+    guard let context = self.context, !self.isClosed else {
+      promise?.fail(ChannelError.ioOnClosedChannel)
+      return
+    }
+    self.wroteSinceFlush = true
+    context.write(self.wrapOutboundOut(frame), promise: promise)
+  }
+
+  /// `stream` has frames to write: they go out at the end of the read cycle, or, outside one,
+  /// at a flush scheduled once for every write made until it runs.
+  func markDirty(_ stream: ServerStream) {
+    if !stream.isDirty {
+      stream.isDirty = true
+      self.dirty.append(stream)
+    }
+    self.needsFlush()
+  }
+
+  /// Something waits for a flush.
+  func needsFlush() {
+    guard !self.isReading, !self.flushScheduled else { return }
+    self.flushScheduled = true
+    self.eventLoop.assumeIsolated().execute {
+      self.flushScheduled = false
+      self.flushNow()
+    }
+  }
+
+  /// Writes every dirty stream's frames and flushes the channel.
+  func flushNow() {
+    guard let context = self.context else { return }
+    if !self.dirty.isEmpty {
+      let dirty = self.dirty
+      self.dirty.removeAll(keepingCapacity: true)
+      for stream in dirty {
+        stream.emitFrames(into: context)
+      }
+    }
+    if self.wroteSinceFlush {
+      self.wroteSinceFlush = false
+      context.flush()
+    }
+  }
+
+  /// HEADERS or DATA went out: the client's next ping is not a strike.
+  func sentHeadersOrData() {
+    self.pingPolicy.transferred()
+  }
+
+  /// Gives the client `increment` bytes of window on `stream` (the root stream: the
+  /// connection).
+  func writeWindowUpdate(stream: HTTP2StreamID, increment: Int) {
+    self.write(
+      HTTP2Frame(streamID: stream, payload: .windowUpdate(windowSizeIncrement: increment)),
+      promise: nil
+    )
+    self.needsFlush()
+  }
+
+  /// The connection's inbound window is now `window` (HTTP/2 says so after every DATA frame,
+  /// those on streams already closed included, which never reach this handler, and after
+  /// every WINDOW_UPDATE it sends). The window is given back as DATA arrives, whatever the
+  /// stream: what a connection can make the server hold is bounded by each stream's window,
+  /// which calls give back as they read, so one slow call never stops the others (grpc-go
+  /// does the same).
+  private func connectionWindowChanged(to window: Int) {
+    let pending = self.connectionIncrementsWritten - self.connectionIncrementsApplied
+    let owed = self.configuration.windowBytes - window - pending
+    if owed >= self.windowUpdateThreshold {
+      self.writeConnectionWindowUpdate(owed)
+    }
+  }
+
+  private func writeConnectionWindowUpdate(_ increment: Int) {
+    self.connectionIncrementsWritten += increment
+    self.writeWindowUpdate(stream: .rootStream, increment: increment)
+  }
+
+  /// Flushes, then closes once what was written has gone.
+  func closeAfterWrites() {
+    guard let context = self.context, !self.isClosed else { return }
+    let promise = context.eventLoop.makePromise(of: Void.self)
+    let goAway = HTTP2Frame(
+      streamID: .rootStream,
+      payload: .goAway(lastStreamID: self.lastStreamID, errorCode: .noError, opaqueData: nil)
+    )
+    self.write(goAway, promise: promise)
+    self.flushNow()
+    promise.futureResult.assumeIsolated().whenComplete { _ in
+      context.close(promise: nil)
+    }
+  }
+
+  private static func describe(_ address: SocketAddress?) -> String {
+    switch address {
+    case .v4(let v4): "ipv4:\(v4.host):\(address?.port ?? 0)"
+    case .v6(let v6): "ipv6:[\(v6.host)]:\(address?.port ?? 0)"
+    case .unixDomainSocket: "unix:\(address?.pathname ?? "")"
+    case nil: "<unknown>"
+    }
+  }
+}
+
+extension ConnectionHandler: NIOHTTP2FrameDelegate {
+  /// HTTP/2 wrote `frame`. A GOAWAY it wrote by itself answers a connection error (a frame it
+  /// could not parse, a flood it stopped): the connection is over, so close it.
+  /// It also tells when a WINDOW_UPDATE of ours has been applied to the connection's window.
+  func wroteFrame(_ frame: HTTP2Frame) {
+    switch frame.payload {
+    case .windowUpdate(let increment) where frame.streamID == .rootStream:
+      self.connectionIncrementsApplied += increment
+    case .goAway(_, let code, _) where code != .noError:
+      self.eventLoop.assumeIsolated().execute {
+        self.context?.close(promise: nil)
+      }
+    default:
+      ()
+    }
+  }
+}
+
+/// Tells a connection to go away gracefully (``StorefrontServerTransport/beginGracefulShutdown()``).
+struct GracefulShutdownEvent: Sendable {}

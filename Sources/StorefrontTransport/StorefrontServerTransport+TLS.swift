@@ -1,0 +1,24 @@
+import NIOSSL
+
+extension StorefrontServerTransport.Security {
+  /// The TLS context to serve with; nil for plaintext.
+  /// - Throws: when a certificate, key or CA file cannot be read.
+  func makeSSLContext() throws -> NIOSSLContext? {
+    guard case .tls(let chainFile, let keyFile, let clientCAFile) = self else { return nil }
+    let chain = try NIOSSLCertificate.fromPEMFile(chainFile).map {
+      NIOSSLCertificateSource.certificate($0)
+    }
+    let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
+    var configuration = TLSConfiguration.makeServerConfiguration(
+      certificateChain: chain,
+      privateKey: .privateKey(key)
+    )
+    // gRPC is HTTP/2 only.
+    configuration.applicationProtocols = ["h2"]
+    if let clientCAFile {
+      configuration.trustRoots = .file(clientCAFile)
+      configuration.certificateVerification = .noHostnameVerification
+    }
+    return try NIOSSLContext(configuration: configuration)
+  }
+}
