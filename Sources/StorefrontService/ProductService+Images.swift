@@ -17,7 +17,7 @@ extension ProductService {
         products: self.products,
         images: self.images,
         content: self.content,
-        limits: self.configuration.imageLimits
+        limits: self.configuration.images
       )
       for try await message in request {
         switch message.data {
@@ -51,7 +51,7 @@ extension ProductService {
         chunkSize: Int(request.chunkSize),
         images: self.images,
         content: self.content,
-        limits: self.configuration.imageLimits
+        limits: self.configuration.images
       )
       try await response.write(.with { $0.metadata = Storefront_V1_UploadedImage(download.record) })
       for try await chunk in download {

@@ -8,42 +8,25 @@ public import StorefrontCore
 public struct ProductService: Sendable {
   /// Limits and sizes of the service; defaults suit production.
   public struct Configuration: Sendable {
-    /// The largest image accepted, in bytes.
-    public var maxImageBytes: Int64
-    /// How many images one upload stream may carry.
-    public var maxImagesPerUpload: Int
+    /// Image sizes, counts and download chunks.
+    public var images: ImageLimits
     /// How many products ListProducts reads from the store at a time.
     public var listBatchSize: Int
     /// How many changes WatchProducts reads from the change log at a time.
     public var watchBatchSize: Int
-    /// The chunk size of a download that does not ask for one.
-    public var downloadChunkBytes: Int
     /// How many products ImportProducts commits in one transaction.
     public var importBatchSize: Int
 
     public init(
-      maxImageBytes: Int64 = 20 * 1024 * 1024,
-      maxImagesPerUpload: Int = 16,
+      images: ImageLimits = ImageLimits(),
       listBatchSize: Int = 256,
       watchBatchSize: Int = 256,
-      downloadChunkBytes: Int = 64 * 1024,
       importBatchSize: Int = 500
     ) {
-      self.maxImageBytes = maxImageBytes
-      self.maxImagesPerUpload = maxImagesPerUpload
+      self.images = images
       self.listBatchSize = listBatchSize
       self.watchBatchSize = watchBatchSize
-      self.downloadChunkBytes = downloadChunkBytes
       self.importBatchSize = importBatchSize
-    }
-
-    /// The image limits these settings make.
-    var imageLimits: ImageLimits {
-      ImageLimits(
-        maxImageBytes: self.maxImageBytes,
-        maxImagesPerUpload: self.maxImagesPerUpload,
-        downloadChunkBytes: self.downloadChunkBytes
-      )
     }
   }
 

@@ -24,6 +24,15 @@ struct ChangeFeedTests {
     )
   }
 
+  /// The commit that appends the change of `id` as sequence 1.
+  static let firstCommit = ChangeFeed.Commit(
+    previousHead: 0,
+    head: 1,
+    changes: [Self.change(1, "p_a")],
+    changedIDs: ["p_a"],
+    prunedThrough: 0
+  )
+
   @Test("a commit forgets the products it wrote, feeds the tail and wakes a waiter")
   func recordsCommits() async throws {
     let feed = ChangeFeed(configuration: ChangeFeed.Configuration(changeTailIdleTime: nil), head: 0)
@@ -33,15 +42,7 @@ struct ChangeFeedTests {
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { try await feed.waitForChange(after: 0) }
       while feed.waiterCount == 0 { await Task.yield() }
-      feed.record(
-        ChangeFeed.Commit(
-          previousHead: 0,
-          head: 1,
-          changes: [Self.change(1, "p_a")],
-          changedIDs: ["p_a"],
-          prunedThrough: 0
-        )
-      )
+      feed.record(Self.firstCommit)
       try await group.waitForAll()
     }
     #expect(feed.head == 1)
@@ -55,15 +56,7 @@ struct ChangeFeedTests {
   @Test("forgetAll drops every cached product and the tail, and moves the head")
   func forgetsAll() {
     let feed = ChangeFeed(configuration: ChangeFeed.Configuration(changeTailIdleTime: nil), head: 0)
-    feed.record(
-      ChangeFeed.Commit(
-        previousHead: 0,
-        head: 1,
-        changes: [Self.change(1, "p_a")],
-        changedIDs: ["p_a"],
-        prunedThrough: 0
-      )
-    )
+    feed.record(Self.firstCommit)
     let stale = feed.cache.fillTicket()
     feed.cache.fill(Self.product("p_b"), ticket: stale)
     feed.forgetAll(head: 5)

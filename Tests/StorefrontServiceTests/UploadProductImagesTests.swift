@@ -60,7 +60,7 @@ struct UploadProductImagesTests {
   @Test("bad uploads answer the right code, record nothing and leave no temporary file")
   func badUploads() async throws {
     let smallImages: (inout StorefrontServer.Configuration) -> Void = {
-      $0.service.maxImageBytes = 4_000
+      $0.service.images.maxImageBytes = 4_000
     }
     try await TestServer.with(configure: smallImages) { client, server in
       let product = try await client.create()

@@ -12,9 +12,11 @@ extension Serve {
       demoCatalogSize: self.demoCatalog,
       maxRequestMessageBytes: self.maxMessageBytes,
       service: ProductService.Configuration(
-        maxImageBytes: self.maxImageBytes,
-        maxImagesPerUpload: self.maxImagesPerUpload,
-        downloadChunkBytes: self.downloadChunkBytes,
+        images: ImageLimits(
+          maxImageBytes: self.maxImageBytes,
+          maxImagesPerUpload: self.maxImagesPerUpload,
+          downloadChunkBytes: self.downloadChunkBytes
+        ),
         importBatchSize: self.importBatchSize
       ),
       chat: ChatLimits(
