@@ -9,6 +9,7 @@ let products: [Product] = [
   .library(name: "StorefrontAPI", targets: ["StorefrontAPI"]),
   .library(name: "StorefrontCore", targets: ["StorefrontCore"]),
   .library(name: "StorefrontSQLite", targets: ["StorefrontSQLite"]),
+  .library(name: "StorefrontPostgres", targets: ["StorefrontPostgres"]),
   .library(name: "StorefrontService", targets: ["StorefrontService"]),
   .library(name: "StorefrontTransport", targets: ["StorefrontTransport"]),
   .executable(name: "storefront-fuzz", targets: ["storefront-fuzz"]),
@@ -33,6 +34,7 @@ let dependencies: [Package.Dependency] = [
   .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
   .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
   .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+  .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
 ]
 
 let defaultSwiftSettings: [SwiftSetting] = [
@@ -76,6 +78,19 @@ let targets: [Target] = [
     ],
     swiftSettings: defaultSwiftSettings
   ),
+  // The shared store for several replicas: PostgreSQL through postgres-nio's PostgresClient.
+  .target(
+    name: "StorefrontPostgres",
+    dependencies: [
+      .target(name: "StorefrontCore"),
+      .product(name: "PostgresNIO", package: "postgres-nio"),
+      .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+      .product(name: "Logging", package: "swift-log"),
+      .product(name: "NIOCore", package: "swift-nio"),
+      .product(name: "NIOSSL", package: "swift-nio-ssl"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
   // zlib, for the gzip and deflate of StorefrontTransport.
   .systemLibrary(
     name: "CStorefrontZlib",
@@ -104,6 +119,7 @@ let targets: [Target] = [
       .target(name: "StorefrontAPI"),
       .target(name: "StorefrontCore"),
       .target(name: "StorefrontSQLite"),
+      .target(name: "StorefrontPostgres"),
       .target(name: "StorefrontTransport"),
       .product(name: "GRPCCore", package: "grpc-swift-2"),
       .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -150,6 +166,7 @@ let targets: [Target] = [
       .target(name: "StorefrontAPI"),
       .target(name: "StorefrontCore"),
       .target(name: "StorefrontSQLite"),
+      .target(name: "StorefrontPostgres"),
       .target(name: "StorefrontService"),
       .product(name: "GRPCCore", package: "grpc-swift-2"),
       .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -202,6 +219,17 @@ let targets: [Target] = [
       .target(name: "StorefrontSQLite"),
       .target(name: "StorefrontTestKit"),
       .product(name: "GRDB", package: "GRDB.swift"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
+  .testTarget(
+    name: "StorefrontPostgresTests",
+    dependencies: [
+      .target(name: "StorefrontCore"),
+      .target(name: "StorefrontPostgres"),
+      .target(name: "StorefrontTestKit"),
+      .product(name: "PostgresNIO", package: "postgres-nio"),
+      .product(name: "Logging", package: "swift-log"),
     ],
     swiftSettings: defaultSwiftSettings
   ),

@@ -8,8 +8,13 @@
 # default) everywhere; Storefront's own (`--transport storefront`) with its own Swift suite
 # (StorefrontTransportTests), the fuzz harness's kept inputs, the Python suites that exercise
 # the transport (bad input, raw HTTP/2, streams, faults) and half the fuzzing time.
+#
+# Both stores are tested: a throwaway PostgreSQL (scripts/lib/postgres.sh; Debian's
+# postgresql package) runs for the whole script, and STOREFRONT_TEST_POSTGRES_URL points the
+# PostgreSQL store contract suite at it. Without PostgreSQL installed the script fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/postgres.sh
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -18,6 +23,7 @@ if grep -E "^$PWD/(Sources|Tests)/.*warning:" "$log"; then
   echo "error: the build has warnings (above)" >&2
   exit 1
 fi
+start_postgres
 swift test --skip-build
 export STOREFRONT_BIN="$PWD/.build/debug/storefront"
 STOREFRONT_TRANSPORT=nio scripts/python-tests.sh

@@ -7,10 +7,12 @@ import Prometheus
 public import ServiceLifecycle
 import StorefrontAPI
 public import StorefrontCore
-public import StorefrontSQLite
+public import StorefrontPostgres
+import StorefrontSQLite
 
-/// A whole Storefront server: the SQLite store and image files in a data directory, the chat
-/// hub, and the gRPC server on HTTP/2. Run it as a swift-service-lifecycle `Service`.
+/// A whole Storefront server: the SQLite store and image files in a data directory (or a
+/// PostgreSQL database that several replicas share), the chat hub, and the gRPC server on
+/// HTTP/2. Run it as a swift-service-lifecycle `Service`.
 public final class StorefrontServer: Service, Sendable {
   /// Where and how the server runs; every field has a default.
   public struct Configuration: Sendable {
@@ -18,8 +20,11 @@ public final class StorefrontServer: Service, Sendable {
     public var host: String
     /// The port to listen on; 0 lets the kernel pick one (see ``listeningPort``).
     public var port: Int
-    /// Holds `storefront.sqlite` and `images/`.
+    /// Holds `storefront.sqlite` and `images/`; with a PostgreSQL database, only uploads in
+    /// progress (`staging/`) and, by default, `token.key`.
     public var dataDirectory: URL
+    /// The PostgreSQL database; nil: SQLite in the data directory.
+    public var database: PostgresDatabaseURL?
     /// Fills an empty catalogue with this many demo products.
     public var demoCatalogSize: Int
     /// The largest request message accepted, in bytes.
@@ -47,6 +52,7 @@ public final class StorefrontServer: Service, Sendable {
       host: String = "127.0.0.1",
       port: Int = 50051,
       dataDirectory: URL = URL(fileURLWithPath: "storefront-data"),
+      database: PostgresDatabaseURL? = nil,
       demoCatalogSize: Int = 0,
       maxRequestMessageBytes: Int = 4 * 1024 * 1024,
       service: ProductService.Configuration = ProductService.Configuration(),
@@ -62,6 +68,7 @@ public final class StorefrontServer: Service, Sendable {
       self.host = host
       self.port = port
       self.dataDirectory = dataDirectory
+      self.database = database
       self.demoCatalogSize = demoCatalogSize
       self.maxRequestMessageBytes = maxRequestMessageBytes
       self.service = service
@@ -77,9 +84,9 @@ public final class StorefrontServer: Service, Sendable {
   }
 
   /// The store, for tools and tests that look behind the API.
-  public let store: SQLiteStore
-  /// The image files.
-  public let blobs: ImageBlobStore
+  public let store: any ServedStore
+  /// Where image bytes live: files in the data directory, or the database.
+  public let blobs: any ImageContentStore
   /// The live chat rooms.
   public let chat: ChatHub
   /// The serving state the health service reports.
@@ -105,19 +112,20 @@ public final class StorefrontServer: Service, Sendable {
     // Each server has its own registry, so servers in one process (tests) never share one.
     let registry = PrometheusCollectorRegistry()
     let metrics = PrometheusMetricsFactory(registry: registry)
-    self.store = try SQLiteStore(
-      path: configuration.dataDirectory.appendingPathComponent(SQLiteStore.fileName).path,
-      configuration: SQLiteStore.Configuration(
+    let location: StoreLocation = configuration.database.map { .postgres($0) } ?? .sqlite
+    (self.store, self.blobs) = try await location.open(
+      dataDirectory: configuration.dataDirectory,
+      sqlite: SQLiteStore.Configuration(
         changeRetention: configuration.changeRetention,
         feed: ChangeFeed.Configuration(productCacheCapacity: configuration.productCacheCapacity),
         metricsFactory: metrics
-      )
+      ),
+      logger: logger
     )
-    let catalogue = CachedCatalogue(self.store, feed: self.store.feed)
-    self.blobs = try ImageBlobStore(
-      root: configuration.dataDirectory.appendingPathComponent("images", isDirectory: true)
+    let catalogue = cachedCatalogue(self.store)
+    let removed = try await self.blobs.removeLeftovers(
+      keeping: try await self.store.referencedImageHashes()
     )
-    let removed = self.blobs.removeLeftovers(keeping: try await self.store.referencedImageHashes())
     if removed > 0 {
       logger.notice("removed leftovers of interrupted uploads", metadata: ["files": "\(removed)"])
     }
@@ -242,7 +250,7 @@ public final class StorefrontServer: Service, Sendable {
   /// when there are no users.
   private static func makeAuthenticator(
     configuration: Configuration,
-    store: SQLiteStore,
+    store: any ServedStore,
     hasher: PasswordHasher,
     logger: Logger
   ) async throws -> Authenticator {
@@ -254,8 +262,10 @@ public final class StorefrontServer: Service, Sendable {
       logger.notice("created a token signing key", metadata: ["file": "\(keyFile.path)"])
     }
     if try await store.users().isEmpty {
-      let command =
-        "storefront user add NAME --role admin --data-dir \(configuration.dataDirectory.path)"
+      let target =
+        configuration.database.map { "--database \($0)" }
+        ?? "--data-dir \(configuration.dataDirectory.path)"
+      let command = "storefront user add NAME --role admin \(target)"
       logger.warning("there are no users yet: create the first admin with `\(command)`")
     }
     return Authenticator(
@@ -267,8 +277,11 @@ public final class StorefrontServer: Service, Sendable {
     )
   }
 
-  private static func fillDemoCatalog(_ store: SQLiteStore, count: Int, logger: Logger) async throws
-  {
+  private static func fillDemoCatalog(
+    _ store: any ProductStore,
+    count: Int,
+    logger: Logger
+  ) async throws {
     guard try await store.productCount() == 0 else {
       logger.info("catalogue is not empty; --demo-catalog does nothing")
       return
@@ -325,7 +338,7 @@ public final class StorefrontServer: Service, Sendable {
   private func close() async {
     await self.metricsEndpoint?.stop()
     do {
-      try self.store.close()
+      try self.store.closeStore()
     } catch {
       self.logger.error("could not close the store", metadata: ["error": "\(error)"])
     }

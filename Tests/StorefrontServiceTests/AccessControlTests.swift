@@ -67,7 +67,7 @@ struct StoreFingerprint: Equatable {
   var users: [String]
   var chatSequence: Int64
 
-  static func of(_ store: SQLiteStore, room: String) async throws -> Self {
+  static func of(_ store: any StorefrontStore, room: String) async throws -> Self {
     Self(
       changeSequence: try await store.latestChangeSequence(),
       products: try await store.productCount(),

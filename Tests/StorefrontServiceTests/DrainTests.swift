@@ -44,7 +44,7 @@ struct DrainTests {
       let token = try await TestServer.token(for: "drain-staff", role: .staff, on: server)
       try await TestServer.withClient(port: try await server.listeningPort, token: token) {
         client in
-        try await body(client, group, server.store)
+        try await body(client, group, server.sqlite)
       }
       try await tasks.waitForAll()
     }

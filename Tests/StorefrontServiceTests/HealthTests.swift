@@ -59,13 +59,13 @@ struct HealthTests {
         }
         defer { watch.cancel() }
         #expect(try await eventually(within: 30) { seen.withLock { $0 } == [.serving] })
-        let moved = server.store.path + ".moved"
-        try FileManager.default.moveItem(atPath: server.store.path, toPath: moved)
+        let moved = server.sqlite.path + ".moved"
+        try FileManager.default.moveItem(atPath: server.sqlite.path, toPath: moved)
         #expect(try await health.check(.init()).status == .notServing)
         #expect(
           try await eventually(within: 30) { seen.withLock { $0 } == [.serving, .notServing] }
         )
-        try FileManager.default.moveItem(atPath: moved, toPath: server.store.path)
+        try FileManager.default.moveItem(atPath: moved, toPath: server.sqlite.path)
         #expect(try await health.check(.init()).status == .serving)
         #expect(
           try await eventually(within: 30) {

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import StorefrontAPI
+import StorefrontCore
 import StorefrontSQLite
 import StorefrontService
 import StorefrontTestKit

@@ -1,5 +1,6 @@
 import GRPCCore
 import StorefrontAPI
+import StorefrontCore
 import StorefrontSQLite
 import StorefrontService
 import StorefrontTestKit

@@ -179,3 +179,10 @@ extension ProductClient {
     try await self.createProduct(.with { $0.product = product }).product
   }
 }
+
+extension StorefrontServer {
+  /// The SQLite store that every test server runs on.
+  var sqlite: SQLiteStore { self.store as! SQLiteStore }
+  /// The image files of a test server.
+  var files: ImageBlobStore { self.blobs as! ImageBlobStore }
+}

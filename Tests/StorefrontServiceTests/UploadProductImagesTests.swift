@@ -48,12 +48,12 @@ struct UploadProductImagesTests {
       let pngHash = SHA256.hash(data: Self.png).map { String(format: "%02x", $0) }.joined()
       #expect(response.images.first?.sha256 == pngHash)
       #expect(response.images.first?.sizeBytes == Int64(Self.png.count))
-      let stored = try Data(contentsOf: server.blobs.url(forSHA256: pngHash))
+      let stored = try Data(contentsOf: server.files.url(forSHA256: pngHash))
       #expect(Array(stored) == Self.png)
       let after = try await client.getProduct(.with { $0.id = product.id }).product
       #expect(after.imageIds == response.images.map(\.imageID))
       #expect(after.etag != product.etag)
-      #expect(server.blobs.stagedFiles().isEmpty)
+      #expect(server.files.stagedFiles().isEmpty)
     }
   }
 
@@ -89,7 +89,7 @@ struct UploadProductImagesTests {
             try await writer.write(contentsOf: messages)
           }
         }
-        #expect(server.blobs.stagedFiles().isEmpty)
+        #expect(server.files.stagedFiles().isEmpty)
       }
       let after = try await client.getProduct(.with { $0.id = product.id }).product
       #expect(after.imageIds.isEmpty)
@@ -105,11 +105,11 @@ struct UploadProductImagesTests {
         _ = try await client.uploadProductImages { writer in
           try await writer.write(Self.metadata(product.id))
           try await writer.write(contentsOf: Self.chunks(Array(Self.png.prefix(2_000))))
-          #expect(try await eventually { !server.blobs.stagedFiles().isEmpty })
+          #expect(try await eventually { !server.files.stagedFiles().isEmpty })
           throw ClientGaveUp()
         }
       }
-      #expect(try await eventually { server.blobs.stagedFiles().isEmpty })
+      #expect(try await eventually { server.files.stagedFiles().isEmpty })
       let after = try await client.getProduct(.with { $0.id = product.id }).product
       #expect(after.imageIds.isEmpty)
     }

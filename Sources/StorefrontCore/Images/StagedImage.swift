@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+public import Foundation
 
 /// An image being uploaded: bytes are appended to a temporary file and hashed as they arrive,
 /// so nothing is held whole in memory.
@@ -22,7 +22,10 @@ public final class StagedImage {
   /// Bytes written so far.
   public private(set) var sizeBytes: Int64 = 0
 
-  init(url: URL, maxBytes: Int64) throws {
+  /// Creates the temporary file at `url`, which must not exist yet; it is deleted when the
+  /// upload is discarded or dropped.
+  /// - Throws: ``StorefrontError`` `unavailable` when the file cannot be created.
+  public init(url: URL, maxBytes: Int64) throws {
     self.url = url
     self.maxBytes = maxBytes
     self.descriptor = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)

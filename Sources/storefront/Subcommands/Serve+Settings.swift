@@ -10,6 +10,8 @@ extension Serve {
       .option("host", \.host),
       .option("port", \.port),
       .option("data-dir", \.dataDir),
+      .option("database", \.database),
+      .option("database-password-file", \.databasePasswordFile),
       .option("demo-catalog", \.demoCatalog),
       .option("log-level", \.logLevel),
       .option("log-format", \.logFormat),

@@ -23,6 +23,7 @@ extension Serve {
       throw ValidationError("--http2-window-bytes must be 65535-2147483647")
     }
     try self.validateTimes()
+    _ = try DatabaseOption.resolve(url: self.database, passwordFile: self.databasePasswordFile)
     guard (self.tlsCert == nil) == (self.tlsKey == nil),
       self.tlsClientCa == nil || self.tlsCert != nil
     else {

@@ -10,7 +10,7 @@ import StorefrontService
 struct Serve: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "serve",
-    abstract: "Serves the catalogue over gRPC (SQLite in the data directory).",
+    abstract: "Serves the catalogue over gRPC (SQLite in the data directory, or PostgreSQL).",
     discussion: """
       Every option can also be set by an environment variable, STOREFRONT_ and the option's \
       name in capitals with underscores (STOREFRONT_DATA_DIR for --data-dir), and by a JSON \
@@ -30,6 +30,18 @@ struct Serve: AsyncParsableCommand {
 
   @Option(help: "Where the database and images live.")
   var dataDir = "storefront-data"
+
+  @Option(
+    help: """
+      A PostgreSQL database for several replicas to share, \
+      postgres://USER@HOST:PORT/DB[?sslmode=disable|prefer|require]; its password from \
+      PGPASSWORD or --database-password-file, never the URL. Unset: SQLite in --data-dir.
+      """
+  )
+  var database: String?
+
+  @Option(help: "A file whose first line is the database's password.")
+  var databasePasswordFile: String?
 
   @Option(help: "Fill an empty catalogue with this many deterministic sample products.")
   var demoCatalog = 0
@@ -159,7 +171,12 @@ struct Serve: AsyncParsableCommand {
       let risk = "passwords and tokens cross the network in the clear"
       logger.warning("serving without TLS on \(self.host): \(risk); use --tls-cert and --tls-key")
     }
-    let server = try await StorefrontServer(configuration: self.serverConfiguration, logger: logger)
+    var configuration = self.serverConfiguration
+    configuration.database = try DatabaseOption.resolve(
+      url: self.database,
+      passwordFile: self.databasePasswordFile
+    )
+    let server = try await StorefrontServer(configuration: configuration, logger: logger)
     if let metricsPort = server.metricsPort {
       logger.info(
         "serving metrics",
@@ -174,7 +191,8 @@ struct Serve: AsyncParsableCommand {
     try await lifecycle.run { port in
       // Written straight to the file descriptor: stdout is block-buffered when it is not a
       // terminal, and scripts wait for this line.
-      let line = "storefront listening on \(self.host):\(port) (data in \(self.dataDir))\n"
+      let data = configuration.database.map { "\($0)" } ?? self.dataDir
+      let line = "storefront listening on \(self.host):\(port) (data in \(data))\n"
       FileHandle.standardOutput.write(Data(line.utf8))
     }
   }

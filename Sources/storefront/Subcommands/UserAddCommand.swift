@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import StorefrontCore
-import StorefrontSQLite
 
 /// `storefront user add NAME --role ROLE`: a user in the data directory's database.
 struct UserAddCommand: AsyncParsableCommand {

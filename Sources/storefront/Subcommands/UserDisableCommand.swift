@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import StorefrontCore
-import StorefrontSQLite
 
 /// `storefront user disable NAME`: no more sign-ins, and the user's tokens stop working.
 struct UserDisableCommand: AsyncParsableCommand {

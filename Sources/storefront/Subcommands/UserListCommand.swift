@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import StorefrontCore
-import StorefrontSQLite
 
 /// `storefront user list`: every user with their role and state.
 struct UserListCommand: AsyncParsableCommand, PrintsJSON {
