@@ -31,4 +31,11 @@ if [[ "${1:-}" == --transport-subset ]]; then
   exec .venv/bin/python -m pytest Tests/python/test_bad_input.py Tests/python/test_transport.py \
     Tests/python/test_streams.py Tests/python/test_faults.py -q "$@"
 fi
+# --postgres-subset: the catalogue and stream suites with every server on PostgreSQL
+# (STOREFRONT_TEST_POSTGRES_URL names the server; each server gets a database of its own).
+if [[ "${1:-}" == --postgres-subset ]]; then
+  shift
+  STOREFRONT_PYTHON_STORE=postgres exec .venv/bin/python -m pytest \
+    Tests/python/test_storefront.py Tests/python/test_streams.py -q "$@"
+fi
 exec .venv/bin/python -m pytest Tests/python -q "$@"

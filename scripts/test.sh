@@ -11,7 +11,9 @@
 #
 # Both stores are tested: a throwaway PostgreSQL (scripts/lib/postgres.sh; Debian's
 # postgresql package) runs for the whole script, and STOREFRONT_TEST_POSTGRES_URL points the
-# PostgreSQL store contract suite at it. Without PostgreSQL installed the script fails.
+# PostgreSQL suites at it (the store contract, two stores on one database, the Python
+# catalogue and stream suites on PostgreSQL, and two replicas behind nginx). Without
+# PostgreSQL or nginx installed the script fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/postgres.sh
@@ -28,6 +30,9 @@ swift test --skip-build
 export STOREFRONT_BIN="$PWD/.build/debug/storefront"
 STOREFRONT_TRANSPORT=nio scripts/python-tests.sh
 STOREFRONT_TRANSPORT=storefront scripts/python-tests.sh --transport-subset
+# The catalogue and stream suites again with every server on PostgreSQL; the full run above
+# has already run test_replicas.py (two replicas on one database, behind nginx).
+scripts/python-tests.sh --postgres-subset
 scripts/go-tests.sh
 fuzz_seconds=${STOREFRONT_FUZZ_SECONDS:-60}
 STOREFRONT_FUZZ_TRANSPORT=storefront scripts/fuzz.sh $((fuzz_seconds / 2))

@@ -98,7 +98,17 @@ extension PostgresStore {
         PRIMARY KEY (sha256, offset_bytes)
       );
       """
-    )
+    ),
+    (
+      2,
+      """
+      -- Secrets every replica shares: the token signing key.
+      CREATE TABLE storefront_secret (
+        name TEXT COLLATE "C" PRIMARY KEY,
+        value BYTEA NOT NULL
+      );
+      """
+    ),
   ]
 
   /// The advisory lock key that migrations run under: replicas starting together migrate

@@ -64,7 +64,14 @@ public final class PostgresStore: Sendable {
     clientConfiguration.options.connectTimeout = .seconds(5)
     let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
     self.client = client
-    self.runner = Task { await client.run() }
+    // The pool serves leases only once run() has begun: wait for the task to start it.
+    let (started, starting) = AsyncStream<Void>.makeStream()
+    self.runner = Task {
+      starting.finish()
+      await client.run()
+    }
+    for await _ in started {}
+    await Task.yield()
     self.changeRetention = configuration.changeRetention
     self.logger = logger
     do {
@@ -196,16 +203,18 @@ public final class PostgresStore: Sendable {
   }
 
   /// The domain error for an error of postgres-nio: the database's refusals by their SQL
-  /// state, everything about reaching it as `unavailable`.
+  /// state, everything about reaching it as `unavailable`; other errors pass unchanged.
   static func translate(_ error: any Error) -> any Error {
     if error is StorefrontError || error is CancellationError { return error }
     if error is ConnectionPoolError {
       // The pool gave up connecting (the database is down) or is shut down.
       return StorefrontError(code: .unavailable, message: "the store is unavailable", cause: error)
     }
-    guard let error = error as? PSQLError else {
+    if error is PostgresDecodingError {
       return StorefrontError(code: .internalError, message: "store failure", cause: error)
     }
+    // Anything else is not postgres-nio's (what a caller's closure threw): as it is.
+    guard let error = error as? PSQLError else { return error }
     guard error.code == .server, let state = error.serverInfo?[.sqlState] else {
       return StorefrontError(code: .unavailable, message: "the store is unavailable", cause: error)
     }
@@ -232,13 +241,18 @@ public final class PostgresStore: Sendable {
     }
   }
 
-  /// Whether the database answers a query. For health checks.
+  /// Whether the database answers a query within two seconds. For health checks: while the
+  /// database is down, a lease would wait for a connection far longer.
   public func isReachable() async -> Bool {
-    do {
-      _ = try await self.latestChangeSequence()
-      return true
-    } catch {
-      return false
+    await withTaskGroup(of: Bool.self) { group in
+      group.addTask { (try? await self.latestChangeSequence()) != nil }
+      group.addTask {
+        try? await Task.sleep(for: .seconds(2))
+        return false
+      }
+      let answer = await group.next() ?? false
+      group.cancelAll()
+      return answer
     }
   }
 }

@@ -20,8 +20,8 @@ public final class StorefrontServer: Service, Sendable {
     public var host: String
     /// The port to listen on; 0 lets the kernel pick one (see ``listeningPort``).
     public var port: Int
-    /// Holds `storefront.sqlite` and `images/`; with a PostgreSQL database, only uploads in
-    /// progress (`staging/`) and, by default, `token.key`.
+    /// Holds `storefront.sqlite`, `images/` and `token.key`; with a PostgreSQL database,
+    /// only uploads in progress (`staging/`).
     public var dataDirectory: URL
     /// The PostgreSQL database; nil: SQLite in the data directory.
     public var database: PostgresDatabaseURL?
@@ -254,13 +254,7 @@ public final class StorefrontServer: Service, Sendable {
     hasher: PasswordHasher,
     logger: Logger
   ) async throws -> Authenticator {
-    let keyFile =
-      configuration.auth.tokenKeyFile
-      ?? configuration.dataDirectory.appendingPathComponent("token.key")
-    let (key, created) = try TokenKeyFile.loadOrCreate(at: keyFile)
-    if created {
-      logger.notice("created a token signing key", metadata: ["file": "\(keyFile.path)"])
-    }
+    let key = try await Self.tokenKey(configuration: configuration, store: store, logger: logger)
     if try await store.users().isEmpty {
       let target =
         configuration.database.map { "--database \($0)" }
@@ -275,6 +269,29 @@ public final class StorefrontServer: Service, Sendable {
       throttle: LoginThrottle(configuration: configuration.auth.throttle),
       configuration: Authenticator.Configuration(userCacheTime: configuration.auth.userCacheTime)
     )
+  }
+
+  /// The token signing key: `--token-key-file`'s; else, on PostgreSQL, the one every
+  /// replica shares in the database; else `token.key` in the data directory. Created when
+  /// absent.
+  private static func tokenKey(
+    configuration: Configuration,
+    store: any ServedStore,
+    logger: Logger
+  ) async throws -> [UInt8] {
+    if configuration.auth.tokenKeyFile == nil, let shared = store as? PostgresStore {
+      let (key, created) = try await shared.sharedTokenKey(generate: TokenKeyFile.generate)
+      if created { logger.notice("created a token signing key in the database") }
+      return key
+    }
+    let keyFile =
+      configuration.auth.tokenKeyFile
+      ?? configuration.dataDirectory.appendingPathComponent("token.key")
+    let (key, created) = try TokenKeyFile.loadOrCreate(at: keyFile)
+    if created {
+      logger.notice("created a token signing key", metadata: ["file": "\(keyFile.path)"])
+    }
+    return key
   }
 
   private static func fillDemoCatalog(

@@ -57,6 +57,17 @@ struct CrossReplicaStoreTests {
     }
   }
 
+  @Test("the token key is made once, by the first replica to ask, and read by every other")
+  func sharedTokenKey() async throws {
+    try await self.withReplicas { a, b in
+      let first = try await a.base.sharedTokenKey { Array(repeating: 1, count: 64) }
+      let second = try await b.base.sharedTokenKey { Array(repeating: 2, count: 64) }
+      #expect(first.created && !second.created)
+      #expect(first.key == Array(repeating: 1, count: 64))
+      #expect(second.key == first.key)
+    }
+  }
+
   @Test("a stale etag is refused on B even when B's cache has not heard of A's write yet")
   func etagsAreCheckedInTheDatabase() async throws {
     try await self.withReplicas { a, b in

@@ -47,7 +47,18 @@ enum TestDatabase {
       logger: Self.logger
     )
     defer { Task { try? await connection.close() } }
-    _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger).collect()
+    do {
+      _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger)
+        .collect()
+    } catch {
+      throw AdministrationFailed(sql: sql, error: String(reflecting: error))
+    }
+  }
+
+  /// A statement of ``administer(_:)`` failed: what PostgreSQL said, in full.
+  struct AdministrationFailed: Error {
+    var sql: String
+    var error: String
   }
 
   /// A new, empty database on the server.
@@ -59,7 +70,9 @@ enum TestDatabase {
         of: "-",
         with: ""
       )
-    try await Self.administer("CREATE DATABASE \(url.database)")
+    // From template0, which nobody connects to: CREATE DATABASE from template1 fails while
+    // another one copies it.
+    try await Self.administer("CREATE DATABASE \(url.database) TEMPLATE template0")
     return url
   }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import hashlib
 import os
 import queue
 import re
@@ -53,6 +54,45 @@ LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 TRANSPORT = os.environ.get("STOREFRONT_TRANSPORT", "nio")
 #: Whether the suite runs on grpc-swift-nio-transport, whose known limits some tests pin.
 STOCK_TRANSPORT = TRANSPORT == "nio"
+
+
+#: With STOREFRONT_PYTHON_STORE=postgres, every server (and `storefront user`) uses a database
+#: of its own on the PostgreSQL server that STOREFRONT_TEST_POSTGRES_URL names, created on
+#: first use; scripts/test.sh runs test_storefront.py and test_streams.py so. Otherwise
+#: SQLite in the data folder.
+POSTGRES_SERVER = (
+    os.environ.get("STOREFRONT_TEST_POSTGRES_URL")
+    if os.environ.get("STOREFRONT_PYTHON_STORE") == "postgres"
+    else None
+)
+_databases: set[str] = set()
+_databases_lock = threading.Lock()
+
+
+def create_database(name: str) -> str:
+    """Creates database `name` (once) on the server STOREFRONT_TEST_POSTGRES_URL names;
+    returns its URL, as `storefront serve --database` takes it."""
+    server = os.environ["STOREFRONT_TEST_POSTGRES_URL"]
+    base, _, query = server.partition("?")
+    with _databases_lock:
+        if name not in _databases:
+            subprocess.run(
+                ["psql", "-q", server, "-c", f"CREATE DATABASE {name} TEMPLATE template0"],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+            _databases.add(name)
+    return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
+
+
+def store_env(data_dir: Path) -> dict[str, str]:
+    """The environment that points a server or a user command at the store of `data_dir`:
+    nothing on SQLite; STOREFRONT_DATABASE, a database named after the folder, on PostgreSQL."""
+    if not POSTGRES_SERVER:
+        return {}
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:24]
+    return {"STOREFRONT_DATABASE": create_database("storefront_py_" + digest)}
 
 
 def _generate_stubs() -> str:
@@ -167,7 +207,7 @@ class ServerProcess:
             stderr=subprocess.PIPE,
             text=True,
             errors="replace",
-            env=None if env is None else {**os.environ, **env},
+            env={**os.environ, **store_env(data_dir), **(env or {})},
         )
         self._lines: collections.deque[str] = collections.deque(maxlen=200)
         self._stderr: collections.deque[str] = collections.deque(maxlen=100_000)
@@ -305,9 +345,15 @@ TEST_PASSWORD = "pytest-password"
 TEST_HASH_COST = "10"
 
 
-def add_user(data_dir: Path, username: str, role: str, password: str = TEST_PASSWORD) -> None:
+def add_user(
+    data_dir: Path,
+    username: str,
+    role: str,
+    password: str = TEST_PASSWORD,
+    env: dict[str, str] | None = None,
+) -> None:
     """Adds a user to a data folder with `storefront user add` (a running server sees it);
-    does nothing when the user exists."""
+    does nothing when the user exists. `env` is added to the environment, as for the server."""
     result = subprocess.run(
         [
             server_binary(),
@@ -326,6 +372,7 @@ def add_user(data_dir: Path, username: str, role: str, password: str = TEST_PASS
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, **store_env(data_dir), **(env or {})},
     )
     if result.returncode != 0 and "already exists" not in result.stderr:
         pytest.fail(f"storefront user add {username} failed:\n{result.stdout}{result.stderr}")
@@ -397,7 +444,7 @@ def connected_server(
     """A running server with a connected channel whose calls have a default deadline and are
     signed in as the admin `ADMIN_USERNAME` (added to the data folder before the server starts)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    add_user(data_dir, ADMIN_USERNAME, "admin")
+    add_user(data_dir, ADMIN_USERNAME, "admin", env=env)
     with running_server(data_dir, *extra_args, env=env) as process:
         address = f"127.0.0.1:{process.port}"
         anonymous = authorized_channel(address, None)

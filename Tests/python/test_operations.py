@@ -748,6 +748,8 @@ def test_first_log_line_lists_every_setting_with_its_effective_value(start_serve
         "host": "127.0.0.1",
         "port": "0",
         "data-dir": str(server.process.data_dir),
+        "database": "unset",
+        "database-password-file": "unset",
         "metrics-port": "unset",
         "enable-compression": "false",
         "require-auth-for-reads": "false",

@@ -56,16 +56,21 @@ enum TokenKeyFile {
   /// Bytes of a generated key.
   static let generatedBytes = 64
 
+  /// A new random key of ``generatedBytes``.
+  @Sendable static func generate() -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    return (0 ..< Self.generatedBytes).map { _ in
+      UInt8.random(in: .min ... .max, using: &generator)
+    }
+  }
+
   /// Reads the key at `url`, or creates it (random bytes, mode 0600) when it does not exist.
   /// - Returns: the key, and whether it was created now.
   /// - Throws: when the file cannot be read or written, or holds fewer than 32 bytes.
   static func loadOrCreate(at url: URL) throws -> (key: [UInt8], created: Bool) {
     let manager = FileManager.default
     if !manager.fileExists(atPath: url.path) {
-      var generator = SystemRandomNumberGenerator()
-      let key = (0 ..< Self.generatedBytes).map { _ in
-        UInt8.random(in: .min ... .max, using: &generator)
-      }
+      let key = Self.generate()
       // Created with its final mode, so the key is never readable by others, even briefly;
       // O_EXCL: a file that appeared meanwhile is not overwritten.
       guard try PrivateFile.create(at: url.path, contents: key) else {

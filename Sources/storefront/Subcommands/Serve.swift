@@ -95,7 +95,8 @@ struct Serve: AsyncParsableCommand {
   @Option(
     help: """
       The HMAC key that signs access tokens (at least 32 bytes). Default: token.key in the \
-      data directory, created (random, mode 0600) when absent.
+      data directory, created (random, mode 0600) when absent; with --database, a key kept \
+      in the database, shared by every replica.
       """
   )
   var tokenKeyFile: String?

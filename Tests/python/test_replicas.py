@@ -1,0 +1,261 @@
+"""Two replicas on one PostgreSQL database, driven directly and through nginx as a gRPC load
+balancer (`grpc_pass`, HTTP/2): what one replica writes, the other serves; a token from one
+works on the other; a watcher on either sees every write of both once, in commit order; and
+one replica killed with SIGKILL leaves the other, and the balancer, serving.
+
+Runs when STOREFRONT_TEST_POSTGRES_URL names a PostgreSQL server (scripts/test.sh starts one);
+nginx must then be installed (Debian's package; .ci/run installs it), else the suite fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from conftest import (
+    RPC_TIMEOUT,
+    Server,
+    authorized_channel,
+    connected_server,
+    create_database,
+    create_product,
+    unique_category,
+)
+from storefront.v1 import product_pb2, product_service_pb2_grpc
+from test_storefront import get_product, update_product
+from test_streams import Watch
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("STOREFRONT_TEST_POSTGRES_URL"),
+    reason="STOREFRONT_TEST_POSTGRES_URL is unset (scripts/test.sh sets it)",
+)
+
+#: Seconds within which replica B must serve what A committed: a bound, not a timing.
+FRESH_WITHIN = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Replicas:
+    a: Server
+    b: Server
+    #: nginx, in front of both.
+    balancer: str
+    database: str
+
+
+def _nginx_config(root: Path, port: int, upstreams: list[str]) -> str:
+    servers = "\n".join(f"    server {address};" for address in upstreams)
+    return f"""
+daemon off;
+worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+  access_log off;
+  client_body_temp_path {root}/body;
+  proxy_temp_path {root}/proxy;
+  fastcgi_temp_path {root}/fastcgi;
+  uwsgi_temp_path {root}/uwsgi;
+  scgi_temp_path {root}/scgi;
+  upstream storefront {{
+{servers}
+  }}
+  server {{
+    listen 127.0.0.1:{port} http2;
+    location / {{
+      grpc_pass grpc://storefront;
+      grpc_read_timeout 300s;
+      grpc_send_timeout 300s;
+      client_max_body_size 0;
+    }}
+  }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def nginx(root: Path, upstreams: list[str]) -> Iterator[str]:
+    """nginx balancing gRPC over `upstreams`; yields its address."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.access(binary, os.X_OK):
+        pytest.fail("nginx is not installed (apt-get install nginx; .ci/run does)", pytrace=False)
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config = root / "nginx.conf"
+    config.write_text(_nginx_config(root, port, upstreams))
+    process = subprocess.Popen(
+        [binary, "-p", str(root), "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    address = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"nginx did not start: {process.stderr.read()}", pytrace=False)
+            time.sleep(0.05)
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
+    """Replicas A and B on one new database, sharing the token key it holds, and nginx in
+    front."""
+    root = tmp_path_factory.mktemp("replicas")
+    database = create_database("storefront_replicas_" + uuid.uuid4().hex[:16])
+    env = {"STOREFRONT_DATABASE": database}
+    with (
+        connected_server(root / "a", env=env) as a,
+        connected_server(root / "b", env=env) as b,
+        nginx(root / "nginx", [a.address, b.address]) as balancer,
+    ):
+        yield Replicas(a=a, b=b, balancer=balancer, database=database)
+
+
+def stub_of(channel: grpc.Channel):
+    return product_service_pb2_grpc.ProductServiceStub(channel)
+
+
+def wait_for(condition, what: str, within: float = FRESH_WITHIN) -> float:
+    """Polls `condition` until it holds; returns how long that took, failing past `within`."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > within:
+            pytest.fail(f"{what} within {within:.0f} s")
+        time.sleep(0.01)
+    return time.monotonic() - start
+
+
+def test_an_update_on_a_is_served_by_b_though_b_had_cached_the_product(replicas):
+    a, b = stub_of(replicas.a.channel), stub_of(replicas.b.channel)
+    created = create_product(a, name="Before")
+    wait_for(lambda: get_product(b, created.id) == created, "B did not serve A's creation")
+    # B has it cached now; A's update must reach B's cache.
+    updated = update_product(a, product_pb2.Product(id=created.id, name="After"), ["name"])
+    assert updated.etag != created.etag
+    wait_for(lambda: get_product(b, created.id) == updated, "B still served the old version")
+
+
+def test_a_stale_etag_is_refused_on_b_after_a_write_on_a(replicas):
+    a, b = stub_of(replicas.a.channel), stub_of(replicas.b.channel)
+    created = create_product(a)
+    update_product(a, product_pb2.Product(id=created.id, stock=1), ["stock"])
+    with pytest.raises(grpc.RpcError) as raised:
+        update_product(
+            b, product_pb2.Product(id=created.id, stock=2, etag=created.etag), ["stock"]
+        )
+    assert raised.value.code() == grpc.StatusCode.ABORTED
+
+
+def test_a_token_signed_in_on_a_works_on_b(replicas):
+    # replicas.a.token was issued by A's Login; B checks it with the key in the database.
+    with contextlib.closing(authorized_channel(replicas.b.address, replicas.a.token)) as channel:
+        created = create_product(stub_of(channel), name="Made on B with A's token")
+    assert get_product(stub_of(replicas.a.channel), created.id) == created
+
+
+def test_watchers_on_either_replica_see_concurrent_writes_on_both_once_in_order(replicas):
+    a, b = stub_of(replicas.a.channel), stub_of(replicas.b.channel)
+    category = unique_category()
+    per_writer = 15
+    with Watch(b, category=category) as on_b, Watch(a, category=category) as on_a:
+        head = on_b.head()
+        on_a.head()
+        created: list[product_pb2.Product] = []
+        lock = threading.Lock()
+
+        def write(stub) -> None:
+            for index in range(per_writer):
+                product = create_product(stub, category=category, name=f"Writer {index}")
+                with lock:
+                    created.append(product)
+
+        writers = [threading.Thread(target=write, args=(stub,)) for stub in (a, b, a, b)]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+        total = per_writer * len(writers)
+        seen_b = on_b.take(total)
+        seen_a = on_a.take(total)
+    sequences = [change.sequence for change in seen_b]
+    assert sequences == sorted(set(sequences)), "B's watch repeated or reordered a change"
+    assert all(sequence > head for sequence in sequences)
+    assert {change.product.id for change in seen_b} == {product.id for product in created}
+    assert [(c.sequence, c.product.id) for c in seen_a] == [
+        (c.sequence, c.product.id) for c in seen_b
+    ]
+    # since_sequence resumes on the other replica, and through the balancer, the same.
+    with contextlib.closing(authorized_channel(replicas.balancer, replicas.a.token)) as channel:
+        with Watch(stub_of(channel), category=category, since_sequence=head) as resumed:
+            replayed = resumed.take(total)
+    assert [c.sequence for c in replayed] == sequences
+
+
+def test_nginx_balances_unary_calls_over_both_replicas(replicas):
+    with contextlib.closing(authorized_channel(replicas.balancer, replicas.a.token)) as channel:
+        stub = stub_of(channel)
+        products = [create_product(stub) for _ in range(6)]
+        for product in products:
+            assert get_product(stub, product.id) == product
+    direct_a, direct_b = stub_of(replicas.a.channel), stub_of(replicas.b.channel)
+    for product in products:
+        assert get_product(direct_a, product.id) == product
+        assert get_product(direct_b, product.id) == product
+
+
+def test_sigkill_of_one_replica_leaves_the_other_and_the_balancer_serving(tmp_path_factory):
+    # These replicas share their token key by a file every replica is given.
+    root = tmp_path_factory.mktemp("replicas-kill")
+    database = create_database("storefront_kill_" + uuid.uuid4().hex[:16])
+    key = root / "token.key"
+    key.write_bytes(secrets.token_bytes(64))
+    key.chmod(0o600)
+    env = {"STOREFRONT_DATABASE": database}
+    args = ("--token-key-file", str(key))
+    with (
+        connected_server(root / "a", *args, env=env) as a,
+        connected_server(root / "b", *args, env=env) as b,
+        nginx(root / "nginx", [a.address, b.address]) as balancer,
+    ):
+        stub_a = stub_of(a.channel)
+        created = create_product(stub_a)
+        with Watch(stub_a, ids=[created.id]) as watch:
+            watch.head()
+            b.process.process.send_signal(signal.SIGKILL)
+            b.process.process.wait(timeout=10)
+            updated = update_product(stub_a, product_pb2.Product(id=created.id, stock=3), ["stock"])
+            [change] = watch.take(1)
+            assert change.product == updated
+        with contextlib.closing(authorized_channel(balancer, a.token)) as channel:
+            stub = stub_of(channel)
+            # nginx tries the next upstream when a connection is refused.
+            for _ in range(6):
+                assert get_product(stub, created.id) == updated
