@@ -24,7 +24,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
   var remotePeer = "<unknown>"
   var localPeer = "<unknown>"
 
-  private var context: ChannelHandlerContext?
+  private(set) var context: ChannelHandlerContext?
   /// Open streams by id.
   private var streams: [HTTP2StreamID: ServerStream] = [:]
   /// The highest stream id a request has opened.
@@ -41,7 +41,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
   /// Connection-level WINDOW_UPDATE increments written, and those HTTP/2 has applied.
   private var connectionIncrementsWritten = 0
   private var connectionIncrementsApplied = 0
-  private var isClosed = false
+  private(set) var isClosed = false
 
   // Keepalive, pings and shutdown: see ConnectionHandler+Keepalive.swift.
   var pingPolicy: ClientPingPolicy
@@ -233,7 +233,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
   /// A stream closed: a draining connection closes once its last stream has.
   private func streamClosed() {
-    if case .draining = self.shutdown, self.streams.isEmpty {
+    if self.shutdown != .active, self.streams.isEmpty {
       self.closeAfterWrites()
     }
   }

@@ -927,6 +927,7 @@ class FedStream(threading.Thread):
         self.count = count
         self.response = None
         self.code: grpc.StatusCode | None = None
+        self.details = ""
         self.ended_at: float | None = None
         self._done = threading.Event()
 
@@ -943,6 +944,7 @@ class FedStream(threading.Thread):
             self.response = self.method(self._requests(), timeout=STREAM_DEADLINE)
         except grpc.RpcError as error:
             self.code = error.code()
+            self.details = error.details() or ""
         finally:
             self.ended_at = time.monotonic()
             self._done.set()
@@ -1065,7 +1067,10 @@ def test_sigterm_drains_in_flight_calls_and_loses_no_acknowledged_write(start_se
 
     # The client streams: each ended with a status; the quick one within the grace period.
     if quick_upload.outcome() != "OK":
-        problems.append(f"the upload that fits the grace period ended {quick_upload.outcome()}")
+        problems.append(
+            f"the upload that fits the grace period ended {quick_upload.outcome()} "
+            f"({quick_upload.details!r}, {quick_upload.ended_at - sigterm_at:.2f} s after SIGTERM)"
+        )
     for stream, what in ((endless_upload, "endless upload"), (held_import, "endless import")):
         if stream.outcome() not in ("UNAVAILABLE", "CANCELLED"):
             problems.append(f"the {what} ended {stream.outcome()}, not UNAVAILABLE or CANCELLED")
