@@ -32,6 +32,7 @@ from conftest import (
     RPC_TIMEOUT,
     SHUTDOWN_TIMEOUT,
     STREAM_END,
+    TRANSPORT,
     StreamReader,
     create_product,
     server_binary,
@@ -748,6 +749,7 @@ def test_first_log_line_lists_every_setting_with_its_effective_value(start_serve
         "host": "127.0.0.1",
         "port": "0",
         "data-dir": str(server.process.data_dir),
+        "transport": TRANSPORT,  # every server of the suite is given the suite's
         "metrics-port": "unset",
         "enable-compression": "false",
         "require-auth-for-reads": "false",
