@@ -7,6 +7,7 @@ let products: [Product] = [
   .executable(name: "storefront", targets: ["storefront"]),
   .executable(name: "storefront-baseline", targets: ["storefront-baseline"]),
   .library(name: "StorefrontAPI", targets: ["StorefrontAPI"]),
+  .library(name: "StorefrontClient", targets: ["StorefrontClient"]),
   .library(name: "StorefrontCore", targets: ["StorefrontCore"]),
   .library(name: "StorefrontSQLite", targets: ["StorefrontSQLite"]),
   .library(name: "StorefrontService", targets: ["StorefrontService"]),
@@ -48,6 +49,19 @@ let targets: [Target] = [
     name: "StorefrontAPI",
     dependencies: [
       .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
+  // The client library apps depend on: a typed async API over the generated client.
+  .target(
+    name: "StorefrontClient",
+    dependencies: [
+      .target(name: "StorefrontAPI"),
+      .product(name: "Crypto", package: "swift-crypto"),
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
       .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
       .product(name: "SwiftProtobuf", package: "swift-protobuf"),
     ],
@@ -148,6 +162,7 @@ let targets: [Target] = [
     name: "storefront",
     dependencies: [
       .target(name: "StorefrontAPI"),
+      .target(name: "StorefrontClient"),
       .target(name: "StorefrontCore"),
       .target(name: "StorefrontSQLite"),
       .target(name: "StorefrontService"),
@@ -214,6 +229,22 @@ let targets: [Target] = [
     exclude: ["Seeds", "Regressions"],
     swiftSettings: defaultSwiftSettings
   ),
+  // The client library against a real server over HTTP/2.
+  .testTarget(
+    name: "StorefrontClientTests",
+    dependencies: [
+      .target(name: "StorefrontAPI"),
+      .target(name: "StorefrontClient"),
+      .target(name: "StorefrontCore"),
+      .target(name: "StorefrontSQLite"),
+      .target(name: "StorefrontService"),
+      .target(name: "StorefrontTestKit"),
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "Logging", package: "swift-log"),
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+    ],
+    swiftSettings: defaultSwiftSettings
+  ),
   // The executable's own logic (settings, file import, output and errors), through
   // `@testable import storefront`.
   .testTarget(
@@ -221,7 +252,9 @@ let targets: [Target] = [
     dependencies: [
       .target(name: "storefront"),
       .target(name: "StorefrontAPI"),
+      .target(name: "StorefrontClient"),
       .target(name: "StorefrontService"),
+      .target(name: "StorefrontTestKit"),
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
       .product(name: "GRPCCore", package: "grpc-swift-2"),
       .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -248,6 +281,7 @@ let targets: [Target] = [
     dependencies: [
       .target(name: "StorefrontTestKit"),
       .target(name: "StorefrontAPI"),
+      .target(name: "StorefrontClient"),
       .target(name: "StorefrontCore"),
       .target(name: "StorefrontSQLite"),
       .target(name: "StorefrontService"),
@@ -266,7 +300,7 @@ let targets: [Target] = [
 
 let package = Package(
   name: "storefront",
-  platforms: [.macOS(.v15)],
+  platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
   products: products,
   dependencies: dependencies,
   targets: targets

@@ -9,27 +9,17 @@
 # STOREFRONT_BIN names the binary; it defaults to .build/debug/storefront (build it first).
 # STOREFRONT_TRANSPORT picks the servers' transport (unset: the default, storefront), and with
 # it the transport limits the suite expects to see (none on storefront; nio's on nio);
-# STOREFRONT_KNOWN_LIMITS overrides that list (Tests/go/interop/known_limits_test.go). Also fails when the Go code is not
-# gofmt-clean, `go vet` finds something, or the bench's grpc-go peer (Tests/go/peer) does not
-# build.
+# STOREFRONT_KNOWN_LIMITS overrides that list (Tests/go/interop/known_limits_test.go). Also
+# fails when the Go code is not gofmt-clean, `go vet` finds something, or the bench's grpc-go
+# peer (Tests/go/peer) does not build.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 source scripts/lib/go-workspace.sh
 
-export STOREFRONT_BIN="${STOREFRONT_BIN:-.build/debug/storefront}"
-if [[ ! -x "$STOREFRONT_BIN" ]]; then
-  echo "error: no storefront executable at $STOREFRONT_BIN" >&2
-  echo "Build it first, or set STOREFRONT_BIN to the binary to test." >&2
-  exit 1
-fi
-STOREFRONT_BIN="$(cd "$(dirname "$STOREFRONT_BIN")" && pwd)/$(basename "$STOREFRONT_BIN")"
-
-if [[ ! -x .venv/bin/python ]]; then
-  python3 -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r Tests/python/requirements.txt
+source scripts/lib/test-env.sh
+test_env
 export STOREFRONT_PYTHON="$root/.venv/bin/python" STOREFRONT_PROTOS="$root/Protos"
 
 unformatted="$(gofmt -l Tests/go)"

@@ -10,19 +10,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-export STOREFRONT_BIN="${STOREFRONT_BIN:-.build/debug/storefront}"
-if [[ ! -x "$STOREFRONT_BIN" ]]; then
-  echo "error: no storefront executable at $STOREFRONT_BIN" >&2
-  echo "Build it first, or set STOREFRONT_BIN to the binary to test." >&2
-  exit 1
-fi
-# The tests run from the repository's root; make a relative path independent of that.
-STOREFRONT_BIN="$(cd "$(dirname "$STOREFRONT_BIN")" && pwd)/$(basename "$STOREFRONT_BIN")"
-
-if [[ ! -x .venv/bin/python ]]; then
-  python3 -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r Tests/python/requirements.txt
+source scripts/lib/test-env.sh
+test_env
 
 # --transport-subset: only the files that exercise the HTTP/2 transport (the second
 # transport's pass in scripts/test.sh).

@@ -1,6 +1,7 @@
 import GRPCCore
 import GRPCProtobuf
 import Logging
+import StorefrontAPI
 import StorefrontCore
 
 /// The one place where errors become gRPC statuses.

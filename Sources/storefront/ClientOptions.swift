@@ -1,9 +1,8 @@
 import ArgumentParser
 import Foundation
 import GRPCCore
-import GRPCNIOTransportHTTP2
 import StorefrontAPI
-import StorefrontService
+import StorefrontClient
 import SwiftProtobuf
 
 /// A subcommand that calls the server with ``ClientOptions``; with `--json` its failures
@@ -47,30 +46,29 @@ struct ClientOptions: ParsableArguments {
 
   /// Refuses a `--server` that is not host:port before anything is sent.
   func validate() throws {
-    _ = try self.hostAndPort()
+    _ = try self.address()
   }
 
-  /// Runs `body` with a client connected to ``server``.
-  func withClient<Result: Sendable>(
-    _ body: (Storefront_V1_ProductService.Client<HTTP2ClientTransport.Posix>) async throws -> Result
-  ) async throws -> Result {
-    try await self.withGRPC { client in
-      try await body(Storefront_V1_ProductService.Client(wrapping: client))
-    }
+  /// The client configuration these options name.
+  func configuration() throws -> StorefrontClient.Configuration {
+    StorefrontClient.Configuration(
+      server: try self.address(),
+      security: self.tls.security,
+      unaryTimeout: .milliseconds(Int64(self.timeout * 1000))
+    )
   }
 
-  /// Runs `body` with a connection to ``server`` that sends the access token, if there is one.
+  /// Runs `body` with a client of ``server`` that sends the access token, if there is one.
   /// - Throws: a failed call as ``CallFailure``, with what to do when there is something to do
   ///   (sign in, start the server); whatever else `body` throws.
-  func withGRPC<Result: Sendable>(
+  func withClient<Result: Sendable>(
     sendingToken: Bool = true,
-    _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
+    _ body: (StorefrontClient) async throws -> Result
   ) async throws -> Result {
-    let (host, port) = try self.hostAndPort()
     let token = sendingToken ? try self.accessToken() : nil
     do {
-      return try await self.withGRPC(host: host, port: port, token: token, body)
-    } catch let error as RPCError {
+      return try await StorefrontClient.with(try self.configuration(), token: token, body)
+    } catch let error as StorefrontClientError {
       var hint: String?
       switch error.code {
       case .unauthenticated where sendingToken:
@@ -79,8 +77,7 @@ struct ClientOptions: ParsableArguments {
           + ": sign in with `storefront login USERNAME`."
       // Our server names every answer with a request id; without one the call never reached
       // it (nothing listens there, or the transport gave up).
-      case .unavailable
-      where !error.metadata[stringValues: ErrorReport.requestIDKey].contains { _ in true }:
+      case .unavailable where error.requestID == nil:
         hint =
           "Is the server running at \(self.server)? Start one with `storefront serve`, or "
           + "name another with --server HOST:PORT."
@@ -89,38 +86,6 @@ struct ClientOptions: ParsableArguments {
       }
       throw CallFailure(error: error, hint: hint)
     }
-  }
-
-  private func withGRPC<Result: Sendable>(
-    host: String,
-    port: Int,
-    token: String?,
-    _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Result
-  ) async throws -> Result {
-    try await withGRPCClient(
-      transport: .http2NIOPosix(
-        target: Self.target(host: host, port: port),
-        transportSecurity: try self.tls.transportSecurity()
-      ),
-      interceptors: token.map { [BearerTokenInterceptor(token: $0)] } ?? []
-    ) { client in
-      try await body(client)
-    }
-  }
-
-  /// An address as a target: IP addresses as such, since TLS may not send one as a server
-  /// name (SNI); anything else as a DNS name.
-  private static func target(host: String, port: Int) -> any ResolvableTarget {
-    if host.contains(":") {
-      return .ipv6(
-        address: host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")),
-        port: port
-      )
-    }
-    let isIPv4 =
-      host.split(separator: ".", omittingEmptySubsequences: false).count == 4
-      && host.allSatisfy { $0 == "." || $0.isASCII && $0.isNumber }
-    return isIPv4 ? .ipv4(address: host, port: port) : .dns(host: host, port: port)
   }
 
   /// The token to send: `--token`, `$STOREFRONT_TOKEN`, or the saved one; nil when none.
@@ -132,21 +97,11 @@ struct ClientOptions: ParsableArguments {
     return try TokenFile.read()
   }
 
-  /// Call options with this command's timeout.
-  var unaryOptions: CallOptions {
-    var options = CallOptions.defaults
-    options.timeout = .milliseconds(Int64(self.timeout * 1000))
-    return options
-  }
-
-  private func hostAndPort() throws -> (String, Int) {
-    guard let colon = self.server.lastIndex(of: ":"), colon != self.server.startIndex,
-      let port = Int(self.server[self.server.index(after: colon)...]),
-      (1 ... 65535).contains(port)
-    else {
+  private func address() throws -> StorefrontClient.Server {
+    guard let address = StorefrontClient.Server(self.server) else {
       throw ValidationError("--server must be host:port, e.g. 127.0.0.1:50051")
     }
-    return (String(self.server[..<colon]), port)
+    return address
   }
 
   /// Prints a message as JSON (every field, see ``ProtoJSON``) or as text, unbuffered, so

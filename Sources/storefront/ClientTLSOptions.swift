@@ -1,5 +1,5 @@
 import ArgumentParser
-import GRPCNIOTransportHTTP2
+import StorefrontClient
 
 /// How a client secures its connection: plaintext unless a CA is given.
 struct ClientTLSOptions: ParsableArguments {
@@ -22,14 +22,8 @@ struct ClientTLSOptions: ParsableArguments {
   }
 
   /// Plaintext, TLS verifying the server against ``tlsCa``, or mutual TLS.
-  func transportSecurity() throws -> HTTP2ClientTransport.Posix.TransportSecurity {
+  var security: StorefrontClient.Security {
     guard let ca = self.tlsCa else { return .plaintext }
-    return .tls { config in
-      config.trustRoots = .certificates([.file(path: ca, format: .pem)])
-      if let cert = self.tlsCert, let key = self.tlsKey {
-        config.certificateChain = [.file(path: cert, format: .pem)]
-        config.privateKey = .file(path: key, format: .pem)
-      }
-    }
+    return .tls(trustRoots: ca, clientCertificate: self.tlsCert, clientKey: self.tlsKey)
   }
 }

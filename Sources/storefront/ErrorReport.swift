@@ -1,7 +1,8 @@
 import Foundation
 import GRPCCore
 import GRPCProtobuf
-import StorefrontService
+import StorefrontAPI
+import StorefrontClient
 
 /// What a failed command says: one line (and its details) for people, or one JSON object for
 /// scripts (`--json`). Status codes are written as gRPC writes them (`INVALID_ARGUMENT`).
@@ -18,29 +19,25 @@ struct ErrorReport {
   /// The error beneath, for the text form (a TLS or socket error's own words).
   var cause: String?
 
-  /// The response header (and trailer) naming the call in the server's log.
-  static let requestIDKey = AccessLogInterceptor.requestIDKey
-
   init(_ error: any Error) {
     var error = error
     if let failure = error as? CallFailure {
       error = failure.error
       self.hint = failure.hint
     }
+    if let rpcError = error as? RPCError {
+      error = StorefrontClientError(rpcError)
+    }
     switch error {
-    case let error as RPCError:
-      self.code = error.code.grpcName
+    case let error as StorefrontClientError where error.isLocal:
       self.message = error.message
-      self.requestID = error.metadata[stringValues: Self.requestIDKey].first { _ in true }
+    case let error as StorefrontClientError:
+      self.code = error.codeName
+      self.message = error.message
+      self.requestID = error.requestID
       // A rich status as the cause says again what the code, message and details say.
-      self.cause = error.cause.flatMap { $0 is GoogleRPCStatus ? nil : "\($0)" }
-      if let status = try? error.unpackGoogleRPCStatus() {
-        for detail in status.details {
-          for violation in detail.badRequest?.violations ?? [] {
-            self.fieldViolations.append((violation.field, violation.violationDescription))
-          }
-        }
-      }
+      self.cause = error.underlying.cause.flatMap { $0 is GoogleRPCStatus ? nil : "\($0)" }
+      self.fieldViolations = error.fieldViolations.map { ($0.field, $0.description) }
     case let failure as CommandFailure:
       self.message = failure.description
     default:
@@ -81,6 +78,6 @@ struct ErrorReport {
 
 /// A call that failed, with what the user can do about it (sign in, start the server).
 struct CallFailure: Error {
-  let error: RPCError
+  let error: StorefrontClientError
   let hint: String?
 }

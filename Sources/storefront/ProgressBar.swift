@@ -24,10 +24,20 @@ final class ProgressBar: Sendable {
     self.done.withLock { $0.bytes = done }
   }
 
+  /// Counts `bytes` more done.
   func advance(by bytes: Int64) {
+    self.update { $0 += bytes }
+  }
+
+  /// Sets the count done so far.
+  func set(done bytes: Int64) {
+    self.update { $0 = bytes }
+  }
+
+  private func update(_ change: (inout Int64) -> Void) {
     guard self.isTerminal else { return }
     let line: String? = self.done.withLock { state in
-      state.bytes += bytes
+      change(&state.bytes)
       let percent = Int(state.bytes * 100 / self.total)
       guard percent != state.lastPercent else { return nil }
       state.lastPercent = percent

@@ -1,6 +1,8 @@
 import Foundation
 import GRPCCore
 import GRPCProtobuf
+import StorefrontAPI
+import StorefrontClient
 import StorefrontService
 import Testing
 
@@ -65,7 +67,10 @@ struct ErrorReportTests {
 
   @Test("as text: the code and message, the request id, then each field and the hint")
   func text() {
-    let failure = CallFailure(error: Self.invalidArgument(), hint: "Try again.")
+    let failure = CallFailure(
+      error: StorefrontClientError(Self.invalidArgument()),
+      hint: "Try again."
+    )
     #expect(
       ErrorReport(failure).text == """
         INVALID_ARGUMENT: product.price_cents must not be negative (request id req-1)

@@ -1,4 +1,5 @@
 import Foundation
+import StorefrontTestKit
 
 /// A file with the given contents in a folder of its own, removed when `body` returns.
 func withTemporaryFile<Result>(
@@ -6,11 +7,9 @@ func withTemporaryFile<Result>(
   contents: String,
   _ body: (String) throws -> Result
 ) throws -> Result {
-  let folder = FileManager.default.temporaryDirectory
-    .appendingPathComponent("storefront-cli-tests-\(UUID().uuidString)", isDirectory: true)
-  try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  defer { try? FileManager.default.removeItem(at: folder) }
-  let path = folder.appendingPathComponent(name).path
+  let folder = try TemporaryDirectory()
+  defer { folder.remove() }
+  let path = folder.url.appendingPathComponent(name).path
   try Data(contents.utf8).write(to: URL(fileURLWithPath: path))
   return try body(path)
 }

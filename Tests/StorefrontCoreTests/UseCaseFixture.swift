@@ -30,6 +30,6 @@ struct UseCaseFixture {
 
   /// The leading bytes of a PNG file, then `count` more.
   static func png(_ count: Int = 20) -> [UInt8] {
-    [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 7, count: count)
+    pngBytes(count)
   }
 }

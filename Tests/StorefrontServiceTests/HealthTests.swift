@@ -58,17 +58,17 @@ struct HealthTests {
           }
         }
         defer { watch.cancel() }
-        #expect(try await eventually(within: 30) { seen.withLock { $0 } == [.serving] })
+        #expect(try await eventually { seen.withLock { $0 } == [.serving] })
         let moved = server.store.path + ".moved"
         try FileManager.default.moveItem(atPath: server.store.path, toPath: moved)
         #expect(try await health.check(.init()).status == .notServing)
         #expect(
-          try await eventually(within: 30) { seen.withLock { $0 } == [.serving, .notServing] }
+          try await eventually { seen.withLock { $0 } == [.serving, .notServing] }
         )
         try FileManager.default.moveItem(atPath: moved, toPath: server.store.path)
         #expect(try await health.check(.init()).status == .serving)
         #expect(
-          try await eventually(within: 30) {
+          try await eventually {
             seen.withLock { $0 } == [.serving, .notServing, .serving]
           }
         )
@@ -98,7 +98,7 @@ struct HealthTests {
             }
           }
           // Both watches are running on the server before shutdown begins.
-          let running = try await eventually(within: 30) { received.withLock { $0 } == 2 }
+          let running = try await eventually { received.withLock { $0 } == 2 }
           #expect(running)
           server.beginShutdown()
           return try await group.reduce(into: []) { $0.append($1) }

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import Logging
+import StorefrontAPI
 import StorefrontCore
 import StorefrontTestKit
 import Synchronization

@@ -3,6 +3,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import StorefrontAPI
+import StorefrontClient
 import StorefrontCore
 import StorefrontSQLite
 import StorefrontService

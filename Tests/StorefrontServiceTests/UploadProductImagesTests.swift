@@ -10,8 +10,7 @@ import Testing
 
 @Suite("UploadProductImages over HTTP/2")
 struct UploadProductImagesTests {
-  static let png: [UInt8] =
-    [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 7, count: 5_000)
+  static let png = pngBytes(5_000)
   static let gif: [UInt8] = Array("GIF89a".utf8) + Array(repeating: 1, count: 3_000)
 
   static func metadata(

@@ -55,3 +55,9 @@ extension ChatRecord {
 public func fakeSHA256(_ character: Character) -> String {
   String(repeating: character, count: 64)
 }
+
+/// The bytes of a file the server takes as a PNG image: the PNG signature, then `count`
+/// bytes of filler.
+public func pngBytes(_ count: Int = 5_000) -> [UInt8] {
+  [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 7, count: count)
+}

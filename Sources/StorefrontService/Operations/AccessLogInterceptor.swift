@@ -1,5 +1,6 @@
 public import GRPCCore
 public import Logging
+import StorefrontAPI
 import StorefrontCore
 
 /// Gives every RPC a request id (the client's `x-request-id`, or a new one), returns it on

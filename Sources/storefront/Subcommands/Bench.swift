@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import StorefrontAPI
+import StorefrontClient
 
 /// `storefront bench SCENARIO`: loads a server and reports throughput and latency.
 struct Bench: AsyncParsableCommand, PrintsJSON {
@@ -175,40 +176,32 @@ struct BenchTarget: ParsableArguments {
 
   /// Refuses a `--server` that is not host:port.
   func validate() throws {
-    _ = try self.hostAndPort()
+    _ = try self.address()
   }
 
-  private func hostAndPort() throws -> (host: String, port: Int) {
-    guard let colon = self.server.lastIndex(of: ":"), colon != self.server.startIndex,
-      let port = Int(self.server[self.server.index(after: colon)...])
-    else {
+  private func address() throws -> StorefrontClient.Server {
+    guard let address = StorefrontClient.Server(self.server) else {
       throw ValidationError("--server must be host:port, e.g. 127.0.0.1:50051")
     }
-    return (String(self.server[..<colon]), port)
+    return address
   }
 
-  /// Runs `body` with `count` clients, each on a connection of its own.
+  /// Runs `body` with `count` clients, each on a connection of its own; no call is retried,
+  /// so every failure counts.
   func withClients<Result: Sendable>(
     _ count: Int,
     _ body: @Sendable ([BenchClient]) async throws -> Result
   ) async throws -> Result {
-    let (host, port) = try self.hostAndPort()
-    let clients = try (0 ..< count).map { _ in
-      GRPCClient(
-        transport: try HTTP2ClientTransport.Posix(
-          target: .dns(host: host, port: port),
-          transportSecurity: .plaintext
-        )
-      )
-    }
+    let configuration = StorefrontClient.Configuration(server: try self.address(), readRetries: 1)
+    let clients = try (0 ..< count).map { _ in try StorefrontClient(configuration) }
     return try await withThrowingTaskGroup(of: Void.self) { group in
       for client in clients {
-        group.addTask { try await client.runConnections() }
+        group.addTask { try await client.run() }
       }
       defer {
-        for client in clients { client.beginGracefulShutdown() }
+        for client in clients { client.close() }
       }
-      return try await body(clients.map { Storefront_V1_ProductService.Client(wrapping: $0) })
+      return try await body(clients.map(\.products))
     }
   }
 }

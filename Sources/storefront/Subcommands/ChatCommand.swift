@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRPCCore
 import StorefrontAPI
+import StorefrontClient
 import SwiftProtobuf
 
 /// `storefront chat ROOM`: Chat, lines of standard input sent, the room printed.
@@ -23,29 +24,22 @@ struct ChatCommand: AsyncParsableCommand, ClientCommand {
 
   /// Runs the call and prints what it answers.
   func run() async throws {
-    let room = self.room
     let options = self.options
     try await self.options.withClient { client in
-      try await client.chat { writer in
-        try await writer.write(
-          .with {
-            $0.kind = .join
-            $0.room = room
-          }
-        )
-        for await line in StandardInputLines.stream() {
-          try await writer.write(
-            .with {
-              $0.kind = .message
-              $0.room = room
-              $0.text = line
+      try await client.chat(room: self.room) { room in
+        try await withThrowingDiscardingTaskGroup { group in
+          // Lines typed are sent; at the end of the input the member leaves, and the
+          // server ends the stream.
+          group.addTask {
+            for await line in StandardInputLines.stream() {
+              try room.send(line)
             }
-          )
-        }
-        try await writer.write(.with { $0.kind = .leave })
-      } onResponse: { response in
-        for try await message in response.messages {
-          try options.print(message) { Self.format(message) }
+            room.leave()
+          }
+          for try await message in room.messages {
+            try options.print(message) { Self.format(message) }
+          }
+          group.cancelAll()
         }
       }
     }

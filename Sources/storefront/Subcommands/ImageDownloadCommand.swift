@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import GRPCCore
 import StorefrontAPI
+import StorefrontClient
 import SwiftProtobuf
+import Synchronization
 
 /// `storefront image download ID -o FILE`: DownloadProductImage, resuming a partial file.
 struct ImageDownloadCommand: AsyncParsableCommand, ClientCommand {
@@ -27,81 +29,35 @@ struct ImageDownloadCommand: AsyncParsableCommand, ClientCommand {
 
   /// Runs the call and prints what it answers.
   func run() async throws {
-    let manager = FileManager.default
-    let created = self.restart || !manager.fileExists(atPath: self.output)
-    if created {
-      guard manager.createFile(atPath: self.output, contents: nil) else {
-        throw CommandFailure("\(self.output): cannot be created")
-      }
-    }
-    guard let file = FileHandle(forUpdatingAtPath: self.output) else {
-      throw CommandFailure("\(self.output): cannot be opened for writing")
-    }
-    defer { try? file.close() }
-    let offset = Int64(try file.seekToEnd())
-    let request = Storefront_V1_DownloadProductImageRequest.with {
-      $0.imageID = self.imageID
-      $0.offset = offset
-      $0.chunkSize = self.chunkSize
-    }
-    let metadata: Storefront_V1_UploadedImage?
+    let progress = Mutex<ProgressBar?>(nil)
+    let downloaded: DownloadedImage
     do {
-      metadata = try await self.download(request, into: file, from: offset)
-    } catch {
-      // A file this command created and never wrote to is not left behind.
-      if created, file.offsetInFile == 0 {
-        try? manager.removeItem(atPath: self.output)
-      }
-      throw error
-    }
-    guard let metadata else {
-      throw CommandFailure("the server sent no metadata")
-    }
-    try file.synchronize()
-    let sha256 = try FileDigest(path: self.output).sha256
-    guard sha256 == metadata.sha256 else {
-      throw CommandFailure(
-        "\(self.output): SHA-256 \(sha256) is not the image's \(metadata.sha256); "
-          + "download it again with --restart"
-      )
-    }
-    try self.options.print(metadata) {
-      "\(self.output)  \(metadata.sizeBytes) bytes  \(metadata.contentType)  sha256 \(sha256)"
-        + (offset > 0 ? "  (resumed at byte \(offset))" : "")
-    }
-  }
-
-  /// Streams the image into `file` from `offset`; returns its metadata.
-  private func download(
-    _ request: Storefront_V1_DownloadProductImageRequest,
-    into file: FileHandle,
-    from offset: Int64
-  ) async throws -> Storefront_V1_UploadedImage? {
-    do {
-      return try await self.options.withClient { client in
-        try await client.downloadProductImage(request) { response in
-          var metadata: Storefront_V1_UploadedImage?
-          var progress: ProgressBar?
-          for try await message in response.messages {
-            switch message.data {
-            case .metadata(let value):
-              metadata = value
-              progress = ProgressBar(total: value.sizeBytes, done: offset)
-            case .chunk(let chunk):
-              try file.write(contentsOf: chunk)
-              progress?.advance(by: Int64(chunk.count))
-            case nil:
-              continue
-            }
+      downloaded = try await self.options.withClient { client in
+        try await client.downloadImage(
+          id: self.imageID,
+          to: URL(fileURLWithPath: self.output),
+          restart: self.restart,
+          chunkSize: self.chunkSize
+        ) { done, total in
+          progress.withLock { bar in
+            if bar == nil { bar = ProgressBar(total: total, done: done) }
+            bar?.set(done: done)
           }
-          progress?.finish()
-          return metadata
         }
       }
-    } catch let error as RPCError where error.code == .outOfRange {
+    } catch let failure as CallFailure where failure.error.code == .outOfRange {
       throw CommandFailure(
-        "\(self.output) is longer than the image (\(error.message)); run again with --restart"
+        "\(self.output) is longer than the image (\(failure.error.message)); run again with "
+          + "--restart"
       )
+    } catch let error as StorefrontClientError where error.code == .dataLoss {
+      throw CommandFailure("\(error.message); download it again with --restart")
+    }
+    progress.withLock { $0?.finish() }
+    let image = downloaded.image
+    try self.options.print(image) {
+      "\(self.output)  \(image.sizeBytes) bytes  \(image.contentType)  sha256 \(image.sha256)"
+        + (downloaded.resumedAt > 0 ? "  (resumed at byte \(downloaded.resumedAt))" : "")
     }
   }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GRPCCore
 import StorefrontAPI
+import StorefrontClient
 import SwiftProtobuf
 
 /// `storefront image upload ID FILE...`: UploadProductImages, one stream for all files.
@@ -25,25 +25,22 @@ struct ImageUploadCommand: AsyncParsableCommand, ClientCommand {
   /// Refuses files whose type cannot be told from their name, before anything is read.
   func validate() throws {
     for file in self.files {
-      _ = try UploadFile.contentType(of: file)
+      do {
+        _ = try ImageFile.contentType(of: URL(fileURLWithPath: file))
+      } catch let error as StorefrontClientError {
+        throw ValidationError(error.message)
+      }
     }
   }
 
   /// Runs the call and prints what it answers.
   func run() async throws {
-    let uploads = try self.files.map(UploadFile.init(path:))
+    let uploads = try self.files.map { try ImageFile(url: URL(fileURLWithPath: $0)) }
     let progress = ProgressBar(total: uploads.reduce(0) { $0 + $1.size })
-    let chunkSize = max(1, self.chunkSize)
-    let productID = self.productID
     let response = try await self.options.withClient { client in
-      try await client.uploadProductImages { writer in
-        for upload in uploads {
-          try await writer.write(.with { $0.metadata = upload.metadata(productID: productID) })
-          try await upload.forEachChunk(of: chunkSize) { chunk in
-            try await writer.write(.with { $0.chunk = chunk })
-            progress.advance(by: Int64(chunk.count))
-          }
-        }
+      try await client.uploadImages(uploads, to: self.productID, chunkSize: self.chunkSize) {
+        sent,
+        _ in progress.set(done: sent)
       }
     }
     progress.finish()

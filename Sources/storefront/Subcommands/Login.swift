@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GRPCCore
 import StorefrontAPI
+import StorefrontClient
 import SwiftProtobuf
 
 /// `storefront login NAME`: AuthService.Login, the token saved for later commands.
@@ -33,13 +33,8 @@ struct Login: AsyncParsableCommand, ClientCommand {
       fromStandardInput: self.passwordStdin,
       prompt: "Password: "
     )
-    let request = Storefront_V1_LoginRequest.with {
-      $0.username = self.username
-      $0.password = password
-    }
-    let response = try await self.options.withGRPC(sendingToken: false) { client in
-      try await Storefront_V1_AuthService.Client(wrapping: client)
-        .login(request, options: self.options.unaryOptions)
+    let response = try await self.options.withClient(sendingToken: false) { client in
+      try await client.signIn(username: self.username, password: password)
     }
     if self.printToken {
       try writeToStandardOutput(response.accessToken + "\n")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import GRPCCore
 import StorefrontAPI
+import StorefrontClient
 import SwiftProtobuf
 
 /// `storefront product create`: CreateProduct.
@@ -17,10 +18,9 @@ struct ProductCreateCommand: AsyncParsableCommand, ClientCommand {
   func run() async throws {
     var product = Storefront_V1_Product.with { $0.currency = ProductFieldOptions.defaultCurrency }
     _ = self.fields.apply(to: &product)
-    let request = Storefront_V1_CreateProductRequest.with { $0.product = product }
-    let response = try await self.options.withClient { client in
-      try await client.createProduct(request, options: self.options.unaryOptions)
+    let created = try await self.options.withClient { client in
+      try await client.createProduct(product)
     }
-    try self.options.print(response.product) { response.product.summary }
+    try self.options.print(created) { created.summary }
   }
 }

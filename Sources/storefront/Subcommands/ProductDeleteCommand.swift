@@ -1,6 +1,7 @@
 import ArgumentParser
 import GRPCCore
 import StorefrontAPI
+import StorefrontClient
 import SwiftProtobuf
 
 /// `storefront product delete ID`: DeleteProduct.
@@ -20,13 +21,9 @@ struct ProductDeleteCommand: AsyncParsableCommand, ClientCommand {
 
   /// Runs the call and prints what it answers.
   func run() async throws {
-    let request = Storefront_V1_DeleteProductRequest.with {
-      $0.id = self.id
-      $0.etag = self.etag ?? ""
+    try await self.options.withClient { client in
+      try await client.deleteProduct(id: self.id, etag: self.etag ?? "")
     }
-    let response = try await self.options.withClient { client in
-      try await client.deleteProduct(request, options: self.options.unaryOptions)
-    }
-    try self.options.print(response) { "deleted \(self.id)" }
+    try self.options.print(Storefront_V1_DeleteProductResponse()) { "deleted \(self.id)" }
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import GRPCCore
 import StorefrontAPI
+import StorefrontClient
 import SwiftProtobuf
 
 /// `storefront product get ID`: GetProduct.
@@ -17,9 +18,9 @@ struct ProductGetCommand: AsyncParsableCommand, ClientCommand {
 
   /// Runs the call and prints what it answers.
   func run() async throws {
-    let response = try await self.options.withClient { client in
-      try await client.getProduct(.with { $0.id = self.id }, options: self.options.unaryOptions)
+    let product = try await self.options.withClient { client in
+      try await client.product(id: self.id)
     }
-    try self.options.print(response.product) { response.product.summary }
+    try self.options.print(product) { product.summary }
   }
 }

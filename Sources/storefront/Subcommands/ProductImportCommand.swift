@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GRPCCore
 import StorefrontAPI
+import StorefrontClient
 import SwiftProtobuf
 
 /// `storefront product import FILE`: upserts products by sku from JSON Lines or CSV, in one
@@ -59,11 +59,9 @@ struct ProductImportCommand: AsyncParsableCommand, ClientCommand {
         while let record = try reader.next() {
           progress.advance(by: record.bytesRead)
           if let product = record.product {
-            try await writer.write(.with { $0.product = product })
+            try await writer.write(product)
           }
         }
-      } onResponse: { response in
-        try response.message
       }
     }
     progress.finish()

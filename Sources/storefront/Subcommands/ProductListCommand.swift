@@ -1,6 +1,6 @@
 import ArgumentParser
-import GRPCCore
 import StorefrontAPI
+import StorefrontClient
 import SwiftProtobuf
 
 /// `storefront product list`: ListProducts, printed as the stream arrives.
@@ -30,25 +30,30 @@ struct ProductListCommand: AsyncParsableCommand, ClientCommand {
 
   @OptionGroup var options: ClientOptions
 
+  /// Refuses a negative limit before anything is sent.
+  func validate() throws {
+    guard self.limit >= 0 else {
+      throw ValidationError("--limit must not be negative")
+    }
+  }
+
   /// Runs the call and prints what it answers.
   func run() async throws {
-    let request = Storefront_V1_ProductRequest.with {
-      $0.category = self.category ?? ""
-      $0.query = self.query ?? ""
-      if let minPrice = self.minPrice { $0.minPriceCents = minPrice }
-      if let maxPrice = self.maxPrice { $0.maxPriceCents = maxPrice }
-      $0.pageSize = self.limit
-      $0.afterID = self.after ?? ""
-    }
+    let query = ProductQuery(
+      category: self.category ?? "",
+      text: self.query ?? "",
+      minPriceCents: self.minPrice,
+      maxPriceCents: self.maxPrice,
+      limit: self.limit == 0 ? nil : Int(self.limit),
+      afterID: self.after ?? ""
+    )
     let count = try await self.options.withClient { client in
-      try await client.listProducts(request) { response in
-        var count = 0
-        for try await message in response.messages {
-          count += 1
-          try self.options.print(message.product) { message.product.summary }
-        }
-        return count
+      var count = 0
+      for try await product in client.products(query) {
+        count += 1
+        try self.options.print(product) { product.summary }
       }
+      return count
     }
     if !self.options.json {
       print("\(count) product\(count == 1 ? "" : "s")")

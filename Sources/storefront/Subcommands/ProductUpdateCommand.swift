@@ -1,6 +1,7 @@
 import ArgumentParser
 import GRPCCore
 import StorefrontAPI
+import StorefrontClient
 import SwiftProtobuf
 
 /// `storefront product update ID`: UpdateProduct of the fields given, and only those.
@@ -34,13 +35,9 @@ struct ProductUpdateCommand: AsyncParsableCommand, ClientCommand {
       $0.etag = self.etag ?? ""
     }
     let paths = self.fields.apply(to: &product)
-    let request = Storefront_V1_UpdateProductRequest.with {
-      $0.product = product
-      $0.updateMask.paths = paths
+    let updated = try await self.options.withClient { [product] client in
+      try await client.updateProduct(product, fields: paths)
     }
-    let response = try await self.options.withClient { client in
-      try await client.updateProduct(request, options: self.options.unaryOptions)
-    }
-    try self.options.print(response.product) { response.product.summary }
+    try self.options.print(updated) { updated.summary }
   }
 }

@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
-import GRPCCore
 import StorefrontAPI
-import StorefrontService
+import StorefrontClient
 import SwiftProtobuf
 
 /// `storefront product watch`: WatchProducts until interrupted.
@@ -11,9 +10,9 @@ struct ProductWatchCommand: AsyncParsableCommand, ClientCommand {
     commandName: "watch",
     abstract: "Prints product changes as they are committed, until interrupted.",
     discussion: """
-      Each change has a sequence. When the stream breaks, run the command again with \
-      --since and the last sequence printed (or the one printed at the start, if none came): \
-      no change is missed or repeated.
+      Each change has a sequence. When the stream breaks (the server restarts), the command \
+      reconnects by itself and resumes after the last sequence it printed; if it gives up, \
+      run it again with --since and that sequence: no change is missed or repeated.
       """
   )
 
@@ -30,22 +29,13 @@ struct ProductWatchCommand: AsyncParsableCommand, ClientCommand {
 
   /// Runs the call and prints what it answers.
   func run() async throws {
-    let request = Storefront_V1_WatchProductsRequest.with {
-      $0.category = self.category ?? ""
-      $0.ids = self.ids
-      if let since = self.since { $0.sinceSequence = since }
-    }
+    let filter = StorefrontClient.ChangeFilter(category: self.category ?? "", ids: self.ids)
     let options = self.options
     try await self.options.withClient { client in
-      try await client.watchProducts(request) { response in
-        if let start = response.metadata[stringValues: ProductService.changeSequenceKey]
-          .first(where: { _ in true })
-        {
-          FileHandle.standardError.write(Data("watching after sequence \(start)\n".utf8))
-        }
-        for try await change in response.messages {
-          try options.print(change) { Self.text(of: change) }
-        }
+      try await client.watchChanges(filter, since: self.since) { start in
+        FileHandle.standardError.write(Data("watching after sequence \(start)\n".utf8))
+      } _: { change in
+        try options.print(change) { Self.text(of: change) }
       }
     }
   }

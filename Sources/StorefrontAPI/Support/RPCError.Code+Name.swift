@@ -16,7 +16,7 @@ extension RPCError.Code {
   }
 
   /// The name of a call's outcome: `OK` for success (nil), else the code's name.
-  static func grpcName(of code: Self?) -> String {
+  public static func grpcName(of code: Self?) -> String {
     code?.grpcName ?? "OK"
   }
 }
