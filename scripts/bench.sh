@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark: Storefront (its real SQLite store, a 100,000-product demo
-# catalogue) against storefront-baseline (the same service protocol on grpc-swift-2 as it
+# catalogue) on its own transport and, as the "stock" column, the same server and catalogue on
+# grpc-swift-nio-transport's (`--transport nio`), against storefront-baseline (the same service protocol on grpc-swift-2 as it
 # runs out of the box, no store) and the grpc-go peer (Tests/go/peer: the baseline's answers on
 # grpc-go 1.33, built here from Debian's packages in GOPATH mode), every scenario of
 # `storefront bench` against all three, h2load against GetProduct as an independent load
-# generator, peak RSS and server CPU per operation per scenario, and the memory goals. Writes
+# generator, peak RSS and server CPU per operation per scenario, the memory 1,000 idle
+# connections cost each server (scripts/measure-idle-connections.py), and the memory goals. Writes
 # bench-results/latest.md and bench-results/latest.json and prints the tables.
 #
 #   scripts/bench.sh                 # builds in release first
@@ -159,19 +161,25 @@ add_user "$work/data"
 seed_start="$(date +%s.%N)"
 start storefront "$bin/storefront" serve --port 0 --data-dir "$work/data" \
   --demo-catalog 100000 --max-image-bytes 1200000000 --chat-rate 1000 --chat-burst 1000 \
-  --log-level "${BENCH_LOG_LEVEL:-info}"
+  --log-level "${BENCH_LOG_LEVEL:-info}" --transport storefront
 seed_seconds="$(echo "$(date +%s.%N) - $seed_start" | bc -l)"
 sign_in "$storefront_addr"
+# The stock transport's server: its own copy of the catalogue and user, the same token key.
+add_user "$work/data-stock"
+start stock "$bin/storefront" serve --port 0 --data-dir "$work/data-stock" \
+  --demo-catalog 100000 --max-image-bytes 1200000000 --chat-rate 1000 --chat-burst 1000 \
+  --log-level "${BENCH_LOG_LEVEL:-info}" --transport nio --token-key-file "$work/data/token.key"
 start baseline "$bin/storefront-baseline" --catalogue 100000
 start grpcgo "$work/storefront-go-peer" --catalogue 100000
 echo "   seeded and listening in $(printf %.1f "$seed_seconds") s" >&2
 
-# Each scenario against every server, one after the other: Storefront, the baseline, the
-# grpc-go peer.
+# Each scenario against every server, one after the other: Storefront on each transport, the
+# baseline, the grpc-go peer.
 both() {
   local name="$1"
   shift
   run_bench "$name" storefront "$storefront_pid" "$storefront_addr" "$@"
+  run_bench "$name" stock "$stock_pid" "$stock_addr" "$@"
   run_bench "$name" baseline "$baseline_pid" "$baseline_addr" "$@"
   run_bench "$name" grpcgo "$grpcgo_pid" "$grpcgo_addr" "$@"
 }
@@ -190,26 +198,34 @@ both import import --connections 4 --concurrency 4 --batch 1000
 # request), after checking that one such call answers grpc-status 0.
 echo "== h2load -c 4 -m 32 GetProduct" >&2
 # The second product: the first one carries every image the upload scenario attached.
-product_id="$("$bin/storefront" product list --limit 2 --json --server "$storefront_addr" |
-  python3 -c 'import json,sys; print(json.loads(sys.stdin.readlines()[1])["id"])')"
-python3 - "$product_id" "$work/get.bin" <<'EOF'
+# get_message ADDR FILE: that request of the server at ADDR, in FILE.
+get_message() {
+  local product_id
+  product_id="$("$bin/storefront" product list --limit 2 --json --server "$1" |
+    python3 -c 'import json,sys; print(json.loads(sys.stdin.readlines()[1])["id"])')"
+  python3 - "$product_id" "$2" <<'EOF'
 import struct, sys
 product_id = sys.argv[1].encode()
 message = b"\x0a" + bytes([len(product_id)]) + product_id
 open(sys.argv[2], "wb").write(b"\x00" + struct.pack(">I", len(message)) + message)
 EOF
+}
+get_message "$storefront_addr" "$work/get.bin"
+# The stock server's catalogue has ids of its own.
+get_message "$stock_addr" "$work/get-stock.bin"
+# h2load_run TARGET ADDR PID [MESSAGE_FILE]
 h2load_run() {
-  local target="$1" addr="$2" pid="$3"
+  local target="$1" addr="$2" pid="$3" message="${4:-$work/get.bin}"
   local url="http://$addr/storefront.v1.ProductService/GetProduct"
   local status
-  status="$(nghttp -v -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/get.bin" \
+  status="$(nghttp -v -H 'content-type: application/grpc' -H 'te: trailers' -d "$message" \
     "$url" 2>&1 | sed -n 's/.*grpc-status: \([0-9]*\).*/\1/p' | head -1)"
   [[ "$status" == 0 ]] || { echo "h2load check: $target answered grpc-status '$status'" >&2; exit 1; }
   local before cpu_before cpu_from
   before="$(rss_kib "$pid")"
   reset_peak "$pid"
   h2load -c 4 -m 32 -D "$duration" --warm-up-time "$warmup" -H 'content-type: application/grpc' \
-    -H 'te: trailers' -d "$work/get.bin" "$url" >"$work/h2load.$target.txt" &
+    -H 'te: trailers' -d "$message" "$url" >"$work/h2load.$target.txt" &
   local h2load_pid=$!
   sleep "$warmup"
   cpu_before="$(cpu_seconds "$pid")"
@@ -238,9 +254,22 @@ EOF
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  %-10s %-10s %12.0f calls/s  mean %.3f ms  errors %d" % ("h2load", r["label"], r["unitsPerSecond"], r["latencyMilliseconds"]["mean"], r["errors"]))' "$results/h2load.$target.json" >&2
 }
 h2load_run storefront "$storefront_addr" "$storefront_pid"
+h2load_run stock "$stock_addr" "$stock_pid" "$work/get-stock.bin"
 h2load_run baseline "$baseline_addr" "$baseline_pid"
 h2load_run grpcgo "$grpcgo_addr" "$grpcgo_pid"
+
+# 1,000 idle connections, each having served one call, against every server.
+echo "== 1,000 idle connections" >&2
+idle_python=python3
+[[ -x "$root/.venv/bin/python" ]] && idle_python="$root/.venv/bin/python"
+for target in storefront stock baseline grpcgo; do
+  pid_var="${target}_pid" addr_var="${target}_addr"
+  "$idle_python" scripts/measure-idle-connections.py "${!addr_var}" "${!pid_var}" 1000 \
+    >"$results/idle.$target.json"
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  idle       %-10s %9.1f KiB per connection" % (sys.argv[2], r["perConnectionKiB"]))' "$results/idle.$target.json" "$target" >&2
+done
 stop "$storefront_pid"
+stop "$stock_pid"
 stop "$baseline_pid"
 stop "$grpcgo_pid"
 
@@ -334,6 +363,7 @@ labels = {
 }
 for name in ["get", "get-any", "list", "upload", "download", "chat", "watch", "import", "h2load"]:
     storefront = runs.get(name + ".storefront")
+    stock = runs.get(name + ".stock")
     baseline = runs.get(name + ".baseline") or (runs.get("get.baseline") if name == "get-any" else None)
     grpcgo = runs.get(name + ".grpcgo") or (runs.get("get.grpcgo") if name == "get-any" else None)
     if not storefront or not baseline:
@@ -341,6 +371,9 @@ for name in ["get", "get-any", "list", "upload", "download", "chat", "watch", "i
     peers = [run for run in (storefront, baseline, grpcgo) if run]
     rows.append(dict(
         scenario=labels[name], storefront=rate(storefront), baseline=rate(baseline),
+        stock=rate(stock) if stock else "-", ratioStock=ratio(storefront, stock),
+        stockP99=p99(stock) if stock else "-", stockCPU=cpu_per_unit(stock) if stock else "-",
+        stockPeakRSS="%d MiB" % (stock["rssPeakKiB"] // 1024) if stock else "-",
         grpcgo=rate(grpcgo) if grpcgo else "-",
         ratio=ratio(storefront, baseline), ratioGrpcgo=ratio(storefront, grpcgo),
         storefrontP99=p99(storefront), baselineP99=p99(baseline),
@@ -350,7 +383,7 @@ for name in ["get", "get-any", "list", "upload", "download", "chat", "watch", "i
         storefrontPeakRSS="%d MiB" % (storefront["rssPeakKiB"] // 1024),
         baselinePeakRSS="%d MiB" % (baseline["rssPeakKiB"] // 1024),
         grpcgoPeakRSS="%d MiB" % (grpcgo["rssPeakKiB"] // 1024) if grpcgo else "-",
-        errors=sum(run["errors"] for run in peers)))
+        errors=sum(run["errors"] for run in peers + ([stock] if stock else []))))
 
 goals = []
 def growth(name):
@@ -379,19 +412,28 @@ lines = ["Measured %s on %s by `scripts/bench.sh` (%s s per run after %s s of wa
          date, machine, duration, warmup, float(seed_seconds), total_seconds,
          ", of which %s s the release build" % build_seconds if build_seconds else
          " after the release build"), "",
-         "| scenario | Storefront | baseline | grpc-go | vs baseline | vs grpc-go | p99 Storefront | p99 baseline | p99 grpc-go |",
-         "|---|---|---|---|---|---|---|---|---|"]
+         "\"stock\" is the same server and catalogue on `--transport nio`.", "",
+         "| scenario | Storefront | stock | baseline | grpc-go | vs stock | vs baseline | vs grpc-go | p99 Storefront | p99 stock | p99 baseline | p99 grpc-go |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 for row in rows:
-    lines.append("| %(scenario)s | %(storefront)s | %(baseline)s | %(grpcgo)s | %(ratio)s | "
-                 "%(ratioGrpcgo)s | %(storefrontP99)s | %(baselineP99)s | %(grpcgoP99)s |" % row
+    lines.append("| %(scenario)s | %(storefront)s | %(stock)s | %(baseline)s | %(grpcgo)s | "
+                 "%(ratioStock)s | %(ratio)s | %(ratioGrpcgo)s | %(storefrontP99)s | %(stockP99)s | "
+                 "%(baselineP99)s | %(grpcgoP99)s |" % row
                  + (" %d errors" % row["errors"] if row["errors"] else ""))
 lines += ["", "Server CPU per unit of work (user and system time from /proc over the measured "
           "window, divided by the units served meanwhile) and peak RSS:", "",
-          "| scenario | CPU Storefront | CPU baseline | CPU grpc-go | peak RSS Storefront | peak RSS baseline | peak RSS grpc-go |",
-          "|---|---|---|---|---|---|---|"]
+          "| scenario | CPU Storefront | CPU stock | CPU baseline | CPU grpc-go | peak RSS Storefront | peak RSS stock | peak RSS baseline | peak RSS grpc-go |",
+          "|---|---|---|---|---|---|---|---|---|"]
 for row in rows:
-    lines.append("| %(scenario)s | %(storefrontCPU)s | %(baselineCPU)s | %(grpcgoCPU)s | "
-                 "%(storefrontPeakRSS)s | %(baselinePeakRSS)s | %(grpcgoPeakRSS)s |" % row)
+    lines.append("| %(scenario)s | %(storefrontCPU)s | %(stockCPU)s | %(baselineCPU)s | %(grpcgoCPU)s | "
+                 "%(storefrontPeakRSS)s | %(stockPeakRSS)s | %(baselinePeakRSS)s | %(grpcgoPeakRSS)s |" % row)
+idle = [(target, runs.get("idle." + target)) for target in ("storefront", "stock", "baseline", "grpcgo")]
+if any(run for _, run in idle):
+    lines += ["", "| 1,000 idle connections (one call served on each) | RSS growth per connection |",
+              "|---|---|"]
+    for target, run in idle:
+        if run:
+            lines.append("| %s | %.1f KiB |" % (target, run["perConnectionKiB"]))
 lines += ["", "| memory goal | RSS growth | goal | met |", "|---|---|---|---|"]
 for goal in goals:
     lines.append("| %s | %s | %s | %s |" % (goal[0], goal[1], goal[2], "yes" if goal[3] else "**no**"))

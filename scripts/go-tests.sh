@@ -7,10 +7,11 @@
 #   scripts/go-tests.sh [GO_TEST_ARGS...]      # e.g. -run Chat
 #
 # STOREFRONT_BIN names the binary; it defaults to .build/debug/storefront (build it first).
-# STOREFRONT_KNOWN_LIMITS names the transport limits the suite expects to see (unset: the stock
-# transport's; see Tests/go/interop/known_limits_test.go). Also fails when the Go code is not
-# gofmt-clean, `go vet` finds something, or the bench's grpc-go peer (Tests/go/peer) does not
-# build.
+# STOREFRONT_TRANSPORT picks the servers' transport (unset: the default, storefront), and with
+# it the transport limits the suite expects to see (none on storefront; nio's on nio);
+# STOREFRONT_KNOWN_LIMITS overrides that list (Tests/go/interop/known_limits_test.go). Also
+# fails when the Go code is not gofmt-clean, `go vet` finds something, or the bench's grpc-go
+# peer (Tests/go/peer) does not build.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

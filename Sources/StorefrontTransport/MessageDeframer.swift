@@ -27,11 +27,19 @@ struct MessageDeframer {
   /// Whether bytes of an incomplete message are waiting.
   var hasPartialMessage: Bool { self.buffer.readableBytes > 0 }
 
+  /// The bytes the deframer's buffer holds, those of messages already returned included.
+  var heldBytes: Int { self.buffer.writerIndex }
+
   /// Adds DATA to what is parsed next.
   mutating func append(_ data: ByteBuffer) {
     if self.buffer.readableBytes == 0 {
       self.buffer = data
     } else {
+      // The bytes of messages already returned go first (only the start of the next message
+      // moves): a ByteBuffer keeps what was read, and a client-streaming call whose messages
+      // never end on a DATA frame's boundary otherwise kept all of them (a 1 GiB upload grew
+      // the server by 1 GiB).
+      self.buffer.discardReadBytes()
       self.buffer.writeImmutableBuffer(data)
     }
   }

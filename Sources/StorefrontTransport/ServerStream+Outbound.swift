@@ -177,7 +177,6 @@ extension ServerStream {
       self.pendingHeaders = nil
       let payload = HTTP2Frame.FramePayload.headers(.init(headers: headers))
       self.connection.write(HTTP2Frame(streamID: self.id, payload: payload), promise: nil)
-      self.connection.sentHeadersOrData()
     }
     if let data = self.pendingData {
       self.pendingData = nil
@@ -195,7 +194,6 @@ extension ServerStream {
         self.connection.write(HTTP2Frame(streamID: self.id, payload: payload), promise: promise)
       }
       self.hasWrittenData = true
-      self.connection.sentHeadersOrData()
     }
     if let trailers = self.pendingTrailers {
       self.pendingTrailers = nil
@@ -214,7 +212,6 @@ extension ServerStream {
         }
         self.connection.write(frame, promise: promise)
       }
-      self.connection.sentHeadersOrData()
     }
   }
 

@@ -212,16 +212,27 @@ final class ServerStream: @unchecked Sendable {
     }
   }
 
-  /// The deadline passed with the call still open on the wire. A response stuck behind data
-  /// the client does not read is reset (a status queued behind it would never arrive);
-  /// otherwise the call answers DEADLINE_EXCEEDED now.
+  /// How long after the deadline a response still stuck behind data the client has not read
+  /// is reset: a status queued behind that data would never arrive if the client has stopped
+  /// reading. One that reads gets there first, or its own deadline ends the call; reset at
+  /// once, grpc-go's client saw a message cut off (`INTERNAL: unexpected EOF`) instead of
+  /// its DEADLINE_EXCEEDED.
+  static let stuckResponseGrace = TimeAmount.seconds(1)
+
+  /// The deadline passed with the call still open on the wire: the call answers
+  /// DEADLINE_EXCEEDED now, after what it has written; a response stuck behind data the client
+  /// does not read is reset ``stuckResponseGrace`` later.
   private func deadlineExpired() {
     self.deadlineTimer = nil
     guard !self.isClosed else { return }
-    if self.unwrittenBytes > 0 || (self.pendingData?.readableBytes ?? 0) > 0 {
-      self.reset(.cancel, error: RPCError(code: .deadlineExceeded, message: "deadline passed"))
-    } else if self.phase != .closed {
+    if self.phase != .closed {
       self.endByTransport(status: Status(code: .deadlineExceeded, message: "deadline passed"))
+    }
+    if self.unwrittenBytes > 0 || (self.pendingData?.readableBytes ?? 0) > 0 {
+      self.deadlineTimer = self.eventLoop.scheduleTask(in: Self.stuckResponseGrace) {
+        self.deadlineTimer = nil
+        self.reset(.cancel, error: RPCError(code: .deadlineExceeded, message: "deadline passed"))
+      }
     }
   }
 

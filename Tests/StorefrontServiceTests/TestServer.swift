@@ -22,11 +22,11 @@ enum TestServer {
   /// Cheap scrypt parameters, so that the hundreds of servers and users tests make cost little;
   /// the parameters are stored with each hash, so they verify as any other.
   static let cheapHashing = PasswordHash.Parameters(logN: 10, blockSize: 8, parallelism: 1)
-  /// The transport the suite's servers run on: STOREFRONT_TRANSPORT, `nio` (the server's
-  /// default) or `storefront`.
+  /// The transport the suite's servers run on: STOREFRONT_TRANSPORT, `storefront` (the
+  /// server's default) or `nio`.
   static let transport =
     ProcessInfo.processInfo.environment["STOREFRONT_TRANSPORT"]
-    .flatMap(TransportImplementation.init(rawValue:)) ?? .nio
+    .flatMap(TransportImplementation.init(rawValue:)) ?? .storefront
 
   static func with(
     configure: (inout StorefrontServer.Configuration) -> Void = { _ in },

@@ -48,6 +48,30 @@ struct TransportPartsTests {
     #expect(StatusMessage.percentEncoded("café\n") == "caf%C3%A9%0A")
   }
 
+  @Test("the deframer lets go of returned messages when no DATA ends on a message's boundary")
+  func deframerHoldsOnlyTheNextMessage() throws {
+    var deframer = MessageDeframer(maxMessageBytes: 2_000)
+    var data = ByteBuffer()
+    for _ in 0 ..< 1_000 {
+      data.writeInteger(UInt8(0))
+      data.writeInteger(UInt32(1_000))
+      data.writeRepeatingByte(7, count: 1_000)
+    }
+    // 1,003-byte DATA frames: every one ends inside a message, so the buffer never empties.
+    var returned = 0
+    var mostHeld = 0
+    while data.readableBytes > 0 {
+      deframer.append(data.readSlice(length: min(1_003, data.readableBytes))!)
+      while let next = try deframer.next(decompressor: nil) {
+        #expect(next.message.readableBytes == 1_000)
+        returned += 1
+      }
+      mostHeld = max(mostHeld, deframer.heldBytes)
+    }
+    #expect(returned == 1_000)
+    #expect(mostHeld < 4_096, "the deframer held \(mostHeld) bytes of a 1,005,000-byte stream")
+  }
+
   @Test("the deframer splits messages across and within DATA, and refuses an over-size one early")
   func deframer() throws {
     var deframer = MessageDeframer(maxMessageBytes: 10)

@@ -49,9 +49,9 @@ READ_TIMEOUT = 10.0
 LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 
 #: The HTTP/2 server transport every server of the suite runs on (`storefront serve
-#: --transport`): STOREFRONT_TRANSPORT, `nio` (grpc-swift-nio-transport's, the server's
-#: default) or `storefront` (ours). Tests whose expectations differ between the two read it.
-TRANSPORT = os.environ.get("STOREFRONT_TRANSPORT", "nio")
+#: --transport`): STOREFRONT_TRANSPORT, `storefront` (ours, the server's default) or `nio`
+#: (grpc-swift-nio-transport's). Tests whose expectations differ between the two read it.
+TRANSPORT = os.environ.get("STOREFRONT_TRANSPORT", "storefront")
 #: Whether the suite runs on grpc-swift-nio-transport, whose known limits some tests pin.
 STOCK_TRANSPORT = TRANSPORT == "nio"
 

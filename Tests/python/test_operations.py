@@ -32,6 +32,7 @@ from conftest import (
     RPC_TIMEOUT,
     SHUTDOWN_TIMEOUT,
     STREAM_END,
+    TRANSPORT,
     StreamReader,
     create_product,
     server_binary,
@@ -750,6 +751,7 @@ def test_first_log_line_lists_every_setting_with_its_effective_value(start_serve
         "data-dir": str(server.process.data_dir),
         "database": "unset",
         "database-password-file": "unset",
+        "transport": TRANSPORT,  # every server of the suite is given the suite's
         "metrics-port": "unset",
         "enable-compression": "false",
         "require-auth-for-reads": "false",
@@ -929,6 +931,7 @@ class FedStream(threading.Thread):
         self.count = count
         self.response = None
         self.code: grpc.StatusCode | None = None
+        self.details = ""
         self.ended_at: float | None = None
         self._done = threading.Event()
 
@@ -945,6 +948,7 @@ class FedStream(threading.Thread):
             self.response = self.method(self._requests(), timeout=STREAM_DEADLINE)
         except grpc.RpcError as error:
             self.code = error.code()
+            self.details = error.details() or ""
         finally:
             self.ended_at = time.monotonic()
             self._done.set()
@@ -1067,7 +1071,10 @@ def test_sigterm_drains_in_flight_calls_and_loses_no_acknowledged_write(start_se
 
     # The client streams: each ended with a status; the quick one within the grace period.
     if quick_upload.outcome() != "OK":
-        problems.append(f"the upload that fits the grace period ended {quick_upload.outcome()}")
+        problems.append(
+            f"the upload that fits the grace period ended {quick_upload.outcome()} "
+            f"({quick_upload.details!r}, {quick_upload.ended_at - sigterm_at:.2f} s after SIGTERM)"
+        )
     for stream, what in ((endless_upload, "endless upload"), (held_import, "endless import")):
         if stream.outcome() not in ("UNAVAILABLE", "CANCELLED"):
             problems.append(f"the {what} ended {stream.outcome()}, not UNAVAILABLE or CANCELLED")

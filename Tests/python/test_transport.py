@@ -1,6 +1,7 @@
 """The HTTP/2 transport under hostile or heavy clients: many interleaved streams on one
 connection, a client that never reads, one that sends HEADERS and stalls, a flood of
-RST_STREAMs (the rapid-reset attack, CVE-2023-44487), a SETTINGS flood and an HPACK bomb.
+RST_STREAMs (the rapid-reset attack, CVE-2023-44487), a SETTINGS flood and an HPACK bomb; and
+a request that crosses the server's shutdown GOAWAY on the wire.
 
 Each runs on the transport the suite runs on (STOREFRONT_TRANSPORT, see conftest.py) with a
 bare HTTP/2 client (the `h2` package, or frames written by hand where h2 would refuse), and
@@ -10,6 +11,8 @@ ends by checking that the server still serves.
 from __future__ import annotations
 
 import contextlib
+import select
+import signal
 import socket
 import struct
 import time
@@ -365,3 +368,66 @@ def test_pings_between_data_pass_and_a_bare_ping_flood_is_cut_off(server):
     finally:
         client.close()
     assert_server_serves(server)
+
+
+@pytest.mark.xfail(
+    STOCK_TRANSPORT,
+    strict=True,
+    reason=(
+        "grpc-swift-nio-transport's shutdown GOAWAY goes through swift-nio-http2 1.46, which "
+        "then refuses a stream that crossed it and answers that stream's DATA with a "
+        "connection error (GOAWAY PROTOCOL_ERROR), failing every call of the connection"
+    ),
+)
+def test_a_request_that_crosses_the_shutdown_goaway_is_served_and_the_connection_goes_on(
+    start_server,
+):
+    own = start_server("--shutdown-grace", "10")
+    stub = product_service_pb2_grpc.ProductServiceStub(own.channel)
+    product = create_product(stub, name="crosses the GOAWAY")
+    client = RawClient(own.address)
+    try:
+        client.wait_for_settings()
+        # A call in flight (its request message not sent yet) holds the connection open. The
+        # PING's ack says the server has read its HEADERS.
+        held = client.h2.get_next_available_stream_id()
+        client.h2.send_headers(held, request_headers(own.address))
+        client.h2.ping(b"crossing")
+        client.send()
+        deadline = time.monotonic() + READ_TIMEOUT
+        while time.monotonic() < deadline:
+            events = client.read_events(timeout=1)
+            if any(isinstance(event, h2.events.PingAckReceived) for event in events):
+                break
+        else:
+            raise AssertionError("the server never acked the PING")
+        own.process.process.send_signal(signal.SIGTERM)
+        # The server's GOAWAY has arrived; unread, as a client that has not yet read it.
+        readable, _, _ = select.select([client.sock], [], [], READ_TIMEOUT)
+        assert readable, "nothing came from the server after SIGTERM"
+        crossing = client.h2.get_next_available_stream_id()
+        client.h2.send_headers(crossing, request_headers(own.address))
+        client.h2.send_data(crossing, get_product_frame(product.id), end_stream=True)
+        client.h2.send_data(held, get_product_frame(product.id), end_stream=True)
+        client.send()
+        received = client._raw + read_until_closed(client.sock)
+    finally:
+        client.close()
+    frames = frames_in(received)
+    goaways = [
+        (int.from_bytes(p[0:4], "big") & 0x7FFFFFFF, int.from_bytes(p[4:8], "big"))
+        for kind, _, p in frames
+        if kind == 0x7
+    ]
+    assert goaways and all(code == NO_ERROR for _, code in goaways), f"GOAWAYs {goaways}"
+    resets = {sid: int.from_bytes(p[:4], "big") for kind, sid, p in frames if kind == 0x3}
+    assert crossing not in resets and held not in resets, f"streams reset: {resets}"
+    decoder = hpack.Decoder()
+    statuses = {}
+    for kind, sid, payload in frames:
+        if kind == 0x1:  # HEADERS (never padded, never with priority, from this server)
+            headers = dict(decoder.decode(payload))
+            statuses[sid] = headers.get("grpc-status", statuses.get(sid))
+    assert statuses.get(held) == "0" and statuses.get(crossing) == "0", (
+        f"statuses {statuses}, GOAWAYs {goaways}, resets {resets}"
+    )

@@ -5,11 +5,10 @@ import StorefrontTransport
 
 /// Which HTTP/2 server transport serves the API.
 public enum TransportImplementation: String, CaseIterable, Sendable, Hashable {
-  /// ``StorefrontServerTransport``: every call on its connection's event loop. Not yet the
-  /// default: see docs/transport.md, "Status".
+  /// ``StorefrontServerTransport``: every call on its connection's event loop (the default).
   case storefront
-  /// grpc-swift-nio-transport's `HTTP2ServerTransport.Posix`, the framework's own (the
-  /// default).
+  /// grpc-swift-nio-transport's `HTTP2ServerTransport.Posix`, the framework's own: kept for
+  /// comparison and as a fallback.
   case nio
 }
 

@@ -53,7 +53,7 @@ extension Serve {
 
   private var transportSettings: TransportSettings {
     TransportSettings(
-      implementation: TransportImplementation(rawValue: self.transport) ?? .nio,
+      implementation: TransportImplementation(rawValue: self.transport) ?? .storefront,
       windowBytes: self.http2WindowBytes,
       maxFrameBytes: self.http2MaxFrameBytes,
       maxConcurrentStreams: self.maxConcurrentStreams,

@@ -60,11 +60,11 @@ struct Serve: AsyncParsableCommand {
 
   @Option(
     help: """
-      The HTTP/2 server transport: nio (grpc-swift-nio-transport's) or storefront (ours: \
-      each call on its connection's event loop; see docs/transport.md).
+      The HTTP/2 server transport: storefront (ours: each call on its connection's event \
+      loop; see docs/transport.md) or nio (grpc-swift-nio-transport's, the fallback).
       """
   )
-  var transport = TransportImplementation.nio.rawValue
+  var transport = TransportImplementation.storefront.rawValue
 
   @Option(help: "HTTP/2 flow-control window per stream and connection, in bytes.")
   var http2WindowBytes = TransportSettings().windowBytes
@@ -86,8 +86,8 @@ struct Serve: AsyncParsableCommand {
 
   @Flag(
     help: """
-      Accept gzip- and deflate-compressed requests. Off by default: the transport leaks about \
-      4 KiB per compressed request.
+      Accept gzip- and deflate-compressed requests. Off by default: the nio transport leaks \
+      about 4 KiB per compressed request (storefront does not).
       """
   )
   var enableCompression = false

@@ -234,7 +234,9 @@ func TestA64MiBImageGoesUpAndComesBackOnOneConnection(t *testing.T) {
 	}
 	_, data, err := download(t, client, &pb.DownloadProductImageRequest{ImageId: response.Images[0].ImageId, ChunkSize: 1 << 20})
 	if err != nil || !bytes.Equal(data, big.data) {
-		t.Fatalf("the download sent %d bytes (%v), want the %d uploaded", len(data), err, size)
+		_, pings, _, goAways := wire.snapshot()
+		t.Fatalf("the download sent %d bytes (%v), want the %d uploaded (%d pings sent; the server sent %v)",
+			len(data), err, size, pings, goAways)
 	}
 	connections, pings, _, goAways := wire.snapshot()
 	if len(goAways) != 0 || connections != 1 {

@@ -19,13 +19,23 @@ const (
 	bdpPingCutoff = "bdp-ping-cutoff"
 )
 
-// defaultKnownLimits are the limits of the stock transport, which serves by default.
-var defaultKnownLimits = []string{bdpPingCutoff}
+// stockTransportLimits are the limits of the stock transport (`--transport nio`). The
+// Storefront transport, the server's default, has none of them.
+var stockTransportLimits = []string{bdpPingCutoff}
+
+// defaultKnownLimits are the limits of the transport the suite's servers run on: the
+// server's default, or STOREFRONT_TRANSPORT (which `storefront serve` reads too).
+func defaultKnownLimits() []string {
+	if os.Getenv("STOREFRONT_TRANSPORT") == "nio" {
+		return stockTransportLimits
+	}
+	return nil
+}
 
 // knownLimit says whether limit is known for the server under test: STOREFRONT_KNOWN_LIMITS
 // (space-separated names; set and empty: none) or, unset, defaultKnownLimits.
 func knownLimit(limit string) bool {
-	limits := defaultKnownLimits
+	limits := defaultKnownLimits()
 	if value, set := os.LookupEnv("STOREFRONT_KNOWN_LIMITS"); set {
 		limits = strings.Fields(value)
 	}
