@@ -95,16 +95,7 @@ public struct PostgresImageContentStore: ImageContentStore {
   /// replica may have recorded since).
   @discardableResult
   public func removeLeftovers(keeping referenced: Set<String>) async throws -> Int {
-    let manager = FileManager.default
-    var removed = 0
-    for url
-      in (try? manager.contentsOfDirectory(
-        at: self.stagingDirectory,
-        includingPropertiesForKeys: nil
-      )) ?? []
-    {
-      if (try? manager.removeItem(at: url)) != nil { removed += 1 }
-    }
+    let removed = StagedImage.removeAll(in: self.stagingDirectory)
     let deleted = try await self.underContentLock { connection, logger in
       try await connection.rows(
         """

@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 public import StorefrontCore
 
-extension PostgresStore: ProductChangeStore {
+extension PostgresStore: ProductChangeStore, ChangeFeedBacked {
   /// The change log's head (the newest sequence handed out, pruned or not) and how far it
   /// is pruned; `locking` takes the row's lock, which every product writer takes first.
   static func changeState(
@@ -114,7 +114,7 @@ extension PostgresStore: ProductChangeStore {
     guard head / interval != before / interval else { return 0 }
     let connection = writer.connection
     let logger = writer.logger
-    let cutoff = Self.databaseTime(Date()) - retention.maxAge.microseconds
+    let cutoff = Self.databaseTime(Date()) - retention.maxAge.wholeMicroseconds
     let tooOld =
       try await connection.rows(
         """
@@ -207,26 +207,5 @@ extension PostgresStore: ProductChangeStore {
       let through = changes.count >= max(1, limit) ? changes[changes.count - 1].sequence : window
       return (changes, through)
     }
-  }
-
-  public func waitForChange(after sequence: Int64) async throws {
-    try await self.feed.waitForChange(after: sequence)
-  }
-
-  /// Ends every ``waitForChange(after:)``, now and later, with `unavailable`: for a server
-  /// that is shutting down, so that live feeds end.
-  public func endChangeWaits() {
-    self.feed.close()
-  }
-
-  /// How many tasks wait in ``waitForChange(after:)``: watchers that have caught up.
-  public var changeWaiterCount: Int { self.feed.waiterCount }
-}
-
-extension Duration {
-  /// The duration in whole microseconds.
-  fileprivate var microseconds: Int64 {
-    let (seconds, attoseconds) = self.components
-    return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
   }
 }

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 public import StorefrontCore
 
-extension SQLiteStore: ProductChangeStore {
+extension SQLiteStore: ProductChangeStore, ChangeFeedBacked {
   /// The newest sequence handed out, pruned or not.
   static func changeHead(_ db: Database) throws -> Int64 {
     try Int64.fetchOne(
@@ -48,7 +48,7 @@ extension SQLiteStore: ProductChangeStore {
   ) throws -> Int64 {
     let interval = max(1, min(1_000, retention.maxCount / 10))
     guard head / interval != before / interval else { return 0 }
-    let cutoff = Self.databaseTime(Date()) - retention.maxAge.microseconds
+    let cutoff = Self.databaseTime(Date()) - retention.maxAge.wholeMicroseconds
     // The oldest changes past their age, looking at a bounded number of rows per pass.
     let tooOld =
       try Int64.fetchOne(
@@ -140,26 +140,5 @@ extension SQLiteStore: ProductChangeStore {
       let through = changes.count >= max(1, limit) ? changes[changes.count - 1].sequence : window
       return (changes, through)
     }
-  }
-
-  public func waitForChange(after sequence: Int64) async throws {
-    try await self.feed.waitForChange(after: sequence)
-  }
-
-  /// Ends every ``waitForChange(after:)``, now and later, with `unavailable`: for a server
-  /// that is shutting down, so that live feeds end.
-  public func endChangeWaits() {
-    self.feed.close()
-  }
-
-  /// How many tasks wait in ``waitForChange(after:)``: watchers that have caught up.
-  public var changeWaiterCount: Int { self.feed.waiterCount }
-}
-
-extension Duration {
-  /// The duration in whole microseconds.
-  fileprivate var microseconds: Int64 {
-    let (seconds, attoseconds) = self.components
-    return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
   }
 }

@@ -124,15 +124,7 @@ public struct ImageBlobStore: ImageContentStore {
   @discardableResult
   public func removeLeftovers(keeping referenced: Set<String>) -> Int {
     let manager = FileManager.default
-    var removed = 0
-    for url
-      in (try? manager.contentsOfDirectory(
-        at: self.stagingDirectory,
-        includingPropertiesForKeys: nil
-      )) ?? []
-    {
-      if (try? manager.removeItem(at: url)) != nil { removed += 1 }
-    }
+    var removed = StagedImage.removeAll(in: self.stagingDirectory)
     let shards =
       (try? manager.contentsOfDirectory(at: self.blobsDirectory, includingPropertiesForKeys: nil))
       ?? []

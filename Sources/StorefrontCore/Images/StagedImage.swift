@@ -6,6 +6,19 @@ public import Foundation
 ///
 /// Not `Sendable`: one upload belongs to one task.
 public final class StagedImage {
+  /// Deletes every staged file in `directory`: what uploads cut off by a crash left.
+  /// - Returns: how many files were removed.
+  public static func removeAll(in directory: URL) -> Int {
+    let manager = FileManager.default
+    var removed = 0
+    for url in (try? manager.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil))
+      ?? []
+    {
+      if (try? manager.removeItem(at: url)) != nil { removed += 1 }
+    }
+    return removed
+  }
+
   /// What a finished upload is.
   public struct Digest: Hashable, Sendable {
     public var sha256: String
