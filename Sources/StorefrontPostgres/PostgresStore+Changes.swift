@@ -169,20 +169,7 @@ extension PostgresStore: ProductChangeStore, ChangeFeedBacked {
     let logger = self.logger
     return try await self.read { connection in
       let (head, pruned) = try await Self.changeState(connection, logger: logger)
-      guard sequence >= pruned else {
-        throw StorefrontError(
-          code: .outOfRange,
-          message:
-            "changes after \(sequence) are no longer kept; the change log starts after \(pruned)"
-        )
-      }
-      guard sequence <= head else {
-        throw StorefrontError(
-          code: .outOfRange,
-          message: "sequence \(sequence) was never handed out; the newest is \(head)"
-        )
-      }
-      let window = min(head, sequence + ProductChange.logScanWindow)
+      let window = try ProductChange.scanWindow(after: sequence, head: head, pruned: pruned)
       var binds = PostgresBindings()
       binds.append(sequence)
       binds.append(window)

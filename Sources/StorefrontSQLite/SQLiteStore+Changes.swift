@@ -104,20 +104,7 @@ extension SQLiteStore: ProductChangeStore, ChangeFeedBacked {
     try await self.read { db in
       let pruned = try Self.prunedThrough(db)
       let head = try Self.changeHead(db)
-      guard sequence >= pruned else {
-        throw StorefrontError(
-          code: .outOfRange,
-          message:
-            "changes after \(sequence) are no longer kept; the change log starts after \(pruned)"
-        )
-      }
-      guard sequence <= head else {
-        throw StorefrontError(
-          code: .outOfRange,
-          message: "sequence \(sequence) was never handed out; the newest is \(head)"
-        )
-      }
-      let window = min(head, sequence + ProductChange.logScanWindow)
+      let window = try ProductChange.scanWindow(after: sequence, head: head, pruned: pruned)
       var sql = "SELECT * FROM product_change WHERE sequence > ? AND sequence <= ?"
       var arguments: StatementArguments = [sequence, window]
       if let category = filter.category {

@@ -38,4 +38,31 @@ extension ProductChange {
   /// filter that matches little does not scan the whole log in one read, and the answer's
   /// `through` is the same whether the change tail or the log gives it.
   public static let logScanWindow: Int64 = 10_000
+
+  /// The last sequence a read of the log after `sequence` scans: at most ``logScanWindow``
+  /// past it, never past `head`. Every store's log read starts here.
+  /// - Throws: `outOfRange` when `sequence` is older than what the log keeps (`pruned`) or
+  ///   newer than anything handed out (`head`).
+  public static func scanWindow(
+    after sequence: Int64,
+    head: Int64,
+    pruned: Int64
+  ) throws
+    -> Int64
+  {
+    guard sequence >= pruned else {
+      throw StorefrontError(
+        code: .outOfRange,
+        message:
+          "changes after \(sequence) are no longer kept; the change log starts after \(pruned)"
+      )
+    }
+    guard sequence <= head else {
+      throw StorefrontError(
+        code: .outOfRange,
+        message: "sequence \(sequence) was never handed out; the newest is \(head)"
+      )
+    }
+    return min(head, sequence + Self.logScanWindow)
+  }
 }
