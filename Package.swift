@@ -120,6 +120,7 @@ let targets: [Target] = [
       .product(name: "DequeModule", package: "swift-collections"),
       .product(name: "NIOCore", package: "swift-nio"),
       .product(name: "NIOPosix", package: "swift-nio"),
+      .product(name: "NIOHTTP1", package: "swift-nio"),
       .product(name: "NIOHTTP2", package: "swift-nio-http2"),
       .product(name: "NIOHPACK", package: "swift-nio-http2"),
       .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -194,6 +195,7 @@ let targets: [Target] = [
       .product(name: "Crypto", package: "swift-crypto"),
       .product(name: "Histogram", package: "hdrhistogram-swift"),
     ],
+    resources: [.copy("Web")],
     swiftSettings: defaultSwiftSettings
   ),
   // The framework alone, for `storefront bench` to compare Storefront with: the same service

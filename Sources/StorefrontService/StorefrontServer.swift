@@ -47,6 +47,8 @@ public final class StorefrontServer: Service, Sendable {
     public var auth: AuthSettings
     /// Serve over TLS (mutual TLS with a client CA); plaintext when nil.
     public var tls: TLSSettings?
+    /// gRPC-Web, Connect and the web page beside gRPC.
+    public var web: WebSettings
 
     public init(
       host: String = "127.0.0.1",
@@ -63,7 +65,8 @@ public final class StorefrontServer: Service, Sendable {
       metricsPort: Int? = nil,
       healthProbeInterval: Duration = .seconds(1),
       auth: AuthSettings = AuthSettings(),
-      tls: TLSSettings? = nil
+      tls: TLSSettings? = nil,
+      web: WebSettings = WebSettings()
     ) {
       self.host = host
       self.port = port
@@ -80,6 +83,7 @@ public final class StorefrontServer: Service, Sendable {
       self.healthProbeInterval = healthProbeInterval
       self.auth = auth
       self.tls = tls
+      self.web = web
     }
   }
 
@@ -179,6 +183,7 @@ public final class StorefrontServer: Service, Sendable {
       port: configuration.port,
       maxRequestMessageBytes: configuration.maxRequestMessageBytes,
       tls: configuration.tls,
+      web: try configuration.web.transportWeb(),
       services: Self.apiServices(
         service,
         authenticator: self.authenticator,

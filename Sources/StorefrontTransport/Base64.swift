@@ -14,8 +14,8 @@ enum Base64 {
     return values
   }()
 
-  /// `bytes` in padded base64.
-  static func encode(_ bytes: some Collection<UInt8>) -> String {
+  /// `bytes` in base64, padded unless `padded` is false.
+  static func encode(_ bytes: some Collection<UInt8>, padded: Bool = true) -> String {
     var out: [UInt8] = []
     out.reserveCapacity((bytes.count + 2) / 3 * 4)
     var iterator = bytes.makeIterator()
@@ -28,12 +28,47 @@ enum Base64 {
       out.append(second == nil ? UInt8(ascii: "=") : Self.alphabet[Int(group >> 6 & 0x3F)])
       out.append(third == nil ? UInt8(ascii: "=") : Self.alphabet[Int(group & 0x3F)])
     }
+    if !padded {
+      while out.last == UInt8(ascii: "=") { out.removeLast() }
+    }
     return String(decoding: out, as: UTF8.self)
   }
 
-  /// The bytes of padded or unpadded base64 `text`; nil when it is not base64.
-  static func decode(_ text: some StringProtocol) -> [UInt8]? {
+  /// The bytes of padded or unpadded base64 `text`; nil when it is not base64. With `urlSafe`,
+  /// the URL alphabet's `-` and `_` stand for `+` and `/`.
+  static func decode(_ text: some StringProtocol, urlSafe: Bool = false) -> [UInt8]? {
     var digits = Array(text.utf8)
+    if urlSafe {
+      for index in digits.indices {
+        if digits[index] == UInt8(ascii: "-") { digits[index] = UInt8(ascii: "+") }
+        if digits[index] == UInt8(ascii: "_") { digits[index] = UInt8(ascii: "/") }
+      }
+    }
+    return Self.decode(digits: digits)
+  }
+
+  /// The bytes of a body of base64 chunks, each padded or not (gRPC-Web's text mode pads
+  /// every write): `digits` is a whole number of four-digit groups, a group may end in `=`.
+  static func decode(groups digits: ArraySlice<UInt8>) -> [UInt8]? {
+    var out: [UInt8] = []
+    out.reserveCapacity(digits.count * 3 / 4)
+    var start = digits.startIndex
+    while start < digits.endIndex {
+      // A run of groups ends with the first group that has padding, or with the body.
+      var end = digits.endIndex
+      if let pad = digits[start...].firstIndex(of: UInt8(ascii: "=")) {
+        end = min(start + ((pad - start) / 4 + 1) * 4, digits.endIndex)
+      }
+      guard let bytes = Self.decode(digits: Array(digits[start..<end])) else { return nil }
+      out += bytes
+      start = end
+    }
+    return out
+  }
+
+  /// The bytes of base64 digits, padding ignored at the end.
+  private static func decode(digits: [UInt8]) -> [UInt8]? {
+    var digits = digits
     while digits.last == UInt8(ascii: "=") { digits.removeLast() }
     guard digits.count % 4 != 1 else { return nil }
     var out: [UInt8] = []

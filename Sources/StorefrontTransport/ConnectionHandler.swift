@@ -42,6 +42,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
   private var connectionIncrementsWritten = 0
   private var connectionIncrementsApplied = 0
   private(set) var isClosed = false
+  /// Whether the connection's protocol is known: at once for gRPC only, after its first bytes
+  /// when it may also be HTTP/1.1 (``ProtocolSniffer``).
+  private var protocolKnown: Bool
+  /// The web protocols' settings, and whether this connection is HTTP/1.1; nil: gRPC only.
+  private var web: WebRequest.Connection?
 
   // Keepalive, pings and shutdown: see ConnectionHandler+Keepalive.swift.
   var pingPolicy: ClientPingPolicy
@@ -60,6 +65,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     self.configuration = configuration
     self.knownMethods = knownMethods
     self.windowUpdateThreshold = max(1, configuration.windowBytes / 4)
+    self.protocolKnown = configuration.web == nil
+    self.web = configuration.web.map { WebRequest.Connection(settings: $0, isHTTP1: false) }
     self.pingPolicy = ClientPingPolicy(
       minInterval: TimeAmount(configuration.minClientPingInterval),
       allowWithoutCalls: configuration.allowClientPingsWithoutCalls
@@ -73,7 +80,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
   func handlerAdded(context: ChannelHandlerContext) {
     self.context = context
-    if context.channel.isActive {
+    if context.channel.isActive, self.protocolKnown {
       self.activate(context: context)
     }
   }
@@ -83,7 +90,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
   }
 
   func channelActive(context: ChannelHandlerContext) {
-    self.activate(context: context)
+    if self.protocolKnown {
+      self.activate(context: context)
+    }
     context.fireChannelActive()
   }
 
@@ -120,6 +129,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
         stream.closed(reason: event.reason)
       }
       self.streamClosed()
+    } else if let event = event as? ProtocolDetectedEvent {
+      self.protocolKnown = true
+      if let settings = self.web?.settings {
+        self.web = WebRequest.Connection(settings: settings, isHTTP1: event.isHTTP1)
+      }
+      if context.channel.isActive {
+        self.activate(context: context)
+      }
     }
   }
 
@@ -186,24 +203,45 @@ final class ConnectionHandler: ChannelDuplexHandler {
     switch RequestHead.check(
       headers.headers,
       knownMethods: self.knownMethods,
-      compression: self.configuration.compression
+      compression: self.configuration.compression,
+      web: self.web
     ) {
     case .reject(let response):
-      let payload = HTTP2Frame.FramePayload.headers(.init(headers: response, endStream: true))
-      self.write(HTTP2Frame(streamID: id, payload: payload), promise: nil)
-      if !headers.endStream {
-        self.write(HTTP2Frame(streamID: id, payload: .rstStream(.noError)), promise: nil)
-      }
-      self.needsFlush()
+      self.answer(id, headers: response, body: nil, requestEnded: headers.endStream)
+
+    case .respond(let response, let body):
+      self.answer(id, headers: response, body: body, requestEnded: headers.endStream)
 
     case .accept(let head):
       let stream = ServerStream(id: id, connection: self, head: head, receivedAt: .now())
       self.streams[id] = stream
       self.pendingStarts.append(stream)
-      if headers.endStream {
+      if let body = head.body {
+        stream.receive(data: body, endStream: true, flowControlledBytes: 0)
+      } else if headers.endStream {
         stream.receiveEnd()
       }
     }
+  }
+
+  /// Answers stream `id` without a call: `headers` (and `body`), then, when the request has
+  /// not ended, RST_STREAM NO_ERROR to stop it.
+  private func answer(
+    _ id: HTTP2StreamID,
+    headers: HPACKHeaders,
+    body: ByteBuffer?,
+    requestEnded: Bool
+  ) {
+    let payload = HTTP2Frame.FramePayload.headers(.init(headers: headers, endStream: body == nil))
+    self.write(HTTP2Frame(streamID: id, payload: payload), promise: nil)
+    if let body {
+      let data = HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(body), endStream: true))
+      self.write(HTTP2Frame(streamID: id, payload: data), promise: nil)
+    }
+    if !requestEnded {
+      self.write(HTTP2Frame(streamID: id, payload: .rstStream(.noError)), promise: nil)
+    }
+    self.needsFlush()
   }
 
   /// Gives the streams accepted in this read cycle to the connection's task, which starts a

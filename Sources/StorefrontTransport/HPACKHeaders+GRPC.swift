@@ -42,15 +42,22 @@ extension HPACKHeaders {
 
   /// Adds custom metadata: names in lower case, binary values in base64. Reserved names that a
   /// handler must not set (pseudo-headers and HTTP/2's connection headers) are left out.
-  private mutating func add(metadata: Metadata) {
+  mutating func add(metadata: Metadata) {
+    Self.forEachField(of: metadata) { name, value in
+      self.add(name: name, value: value)
+    }
+  }
+
+  /// Calls `body` with each field of `metadata` as a header: its name in lower case, a binary
+  /// value in base64; the names a handler must not set (pseudo-headers, HTTP/2's connection
+  /// headers) are left out.
+  static func forEachField(of metadata: Metadata, _ body: (String, String) -> Void) {
     for (key, value) in metadata {
       let name = key.lowercased()
       guard !name.hasPrefix(":"), !Self.connectionHeaders.contains(name) else { continue }
       switch value {
-      case .string(let text):
-        self.add(name: name, value: text)
-      case .binary(let bytes):
-        self.add(name: name, value: Base64.encode(bytes))
+      case .string(let text): body(name, text)
+      case .binary(let bytes): body(name, Base64.encode(bytes))
       }
     }
   }

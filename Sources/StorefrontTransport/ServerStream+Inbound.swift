@@ -20,11 +20,17 @@ extension ServerStream {
       self.creditWindow()
       return
     }
-    self.deframer.append(data)
     do {
-      while let next = try self.deframer.next(decompressor: self.decompressor) {
-        self.inbound.append((.message(TransportBytes(next.message)), next.wireBytes))
-        self.heldBytes += next.wireBytes
+      switch self.wire {
+      case .connectUnary:
+        try self.collectUnaryBody(data)
+      case .grpcWeb(text: true):
+        let decoded = try self.decodeBase64(data)
+        self.deframer.append(decoded)
+        try self.deframeMessages()
+      case .grpc, .grpcWeb, .connectStream:
+        self.deframer.append(data)
+        try self.deframeMessages()
       }
     } catch {
       self.endByTransport(status: Self.status(for: error))
@@ -38,16 +44,109 @@ extension ServerStream {
     }
   }
 
+  /// Moves the deframer's whole messages to the queue for the RPC.
+  private func deframeMessages() throws {
+    while let next = try self.deframer.next(decompressor: self.decompressor) {
+      let message = try self.requestMessage(next.message)
+      self.inbound.append((.message(TransportBytes(message)), next.wireBytes))
+      self.heldBytes += next.wireBytes
+    }
+  }
+
+  /// A request message as the RPC reads it: protobuf, converted from JSON when the call
+  /// speaks JSON.
+  private func requestMessage(_ message: ByteBuffer) throws -> ByteBuffer {
+    guard self.wire.isJSON, let json = self.web?.json else { return message }
+    do {
+      return try json.request(message)
+    } catch {
+      throw InboundError(
+        status: Status(
+          code: .invalidArgument,
+          message: "The request is not valid JSON for \(self.descriptor.fullyQualifiedMethod): \(error)"
+        )
+      )
+    }
+  }
+
+  /// Connect unary: adds to the body, which may be no larger than a message. Its window is
+  /// given back as it arrives: the call reads nothing until the body is whole.
+  private func collectUnaryBody(_ data: ByteBuffer) throws {
+    guard self.unaryBody.readableBytes + data.readableBytes
+      <= self.connection.configuration.maxRequestMessageBytes
+    else {
+      throw InboundError(
+        status: Status(
+          code: .resourceExhausted,
+          message: "The request body is larger than the server accepts."
+        )
+      )
+    }
+    var data = data
+    self.unaryBody.writeBuffer(&data)
+  }
+
+  /// gRPC-Web text: the bytes of the whole base64 groups received so far.
+  private func decodeBase64(_ data: ByteBuffer) throws -> ByteBuffer {
+    self.base64Carry += data.readableBytesView.lazy.filter { $0 > 0x20 }
+    let whole = self.base64Carry.count / 4 * 4
+    guard let bytes = Base64.decode(groups: self.base64Carry[..<whole]) else {
+      throw InboundError(status: Status(code: .internalError, message: "The body is not base64."))
+    }
+    self.base64Carry.removeFirst(whole)
+    return ByteBuffer(bytes: bytes)
+  }
+
   /// On the loop: the client half-closed (END_STREAM on DATA, HEADERS or trailers).
   func receiveEnd() {
+    guard !self.inboundEnded else { return }
     self.inboundEnded = true
-    if self.deframer.hasPartialMessage, !self.transportEnded {
+    guard !self.transportEnded else { return }
+    if case .connectUnary = self.wire {
+      do {
+        try self.finishUnaryBody()
+      } catch {
+        self.endByTransport(status: Self.status(for: error))
+        return
+      }
+    }
+    if self.deframer.hasPartialMessage || !self.base64Carry.isEmpty {
       self.endByTransport(
         status: Status(code: .internalError, message: "The request ended inside a message.")
       )
       return
     }
     self.wakeReader()
+  }
+
+  /// Connect unary: the whole body is the request's one message.
+  private func finishUnaryBody() throws {
+    var body = self.unaryBody
+    self.unaryBody = ByteBuffer()
+    if let decompressor = self.decompressor {
+      do {
+        body = try decompressor.decompress(
+          body,
+          limit: self.connection.configuration.maxRequestMessageBytes
+        )
+      } catch {
+        throw MessageDeframer.Failure.decompression(error)
+      }
+    }
+    if self.wire.isJSON, body.readableBytes == 0 {
+      body = ByteBuffer(string: "{}")
+    }
+    let message = try self.requestMessage(body)
+    self.inbound.append((.message(TransportBytes(message)), 0))
+  }
+
+  /// The status for an error of the request's bytes.
+  private static func status(for error: any Error) -> Status {
+    switch error {
+    case let failure as MessageDeframer.Failure: Self.status(for: failure)
+    case let failure as InboundError: failure.status
+    default: Status(code: .internalError, message: "The request could not be read.")
+    }
   }
 
   /// The status for a framing error.
@@ -158,6 +257,11 @@ extension ServerStream {
       continuation.resume(throwing: error)
     }
   }
+}
+
+/// A request whose bytes the call cannot read, and the status that says why.
+struct InboundError: Error {
+  let status: Status
 }
 
 /// The request parts of one RPC, as grpc-swift reads them.

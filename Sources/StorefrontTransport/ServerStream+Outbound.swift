@@ -99,10 +99,19 @@ extension ServerStream {
         throw RPCError(code: .internalError, message: "Response metadata was already sent.")
       }
       self.phase = .open
-      self.pendingHeaders = .responseHeaders(
-        metadata: metadata,
-        compression: self.responseCompression
-      )
+      switch self.web {
+      case nil:
+        self.pendingHeaders = .responseHeaders(
+          metadata: metadata,
+          compression: self.responseCompression
+        )
+      case let web? where web.wire.isEnveloped:
+        self.pendingHeaders = web.headers(metadata: metadata, compression: self.responseCompression)
+      case .some:
+        // Connect unary: the status decides the HTTP status, so the headers wait for it.
+        self.heldMetadata = metadata
+        return .proceed
+      }
       self.connection.markDirty(self)
       return .proceed
 
@@ -110,15 +119,12 @@ extension ServerStream {
       guard self.phase == .open else {
         throw RPCError(code: .internalError, message: "A message must follow the metadata.")
       }
-      let framed = self.frame(bytes.buffer)
-      if var data = self.pendingData {
-        self.pendingData = nil
-        data.writeImmutableBuffer(framed)
-        self.pendingData = data
-      } else {
-        self.pendingData = framed
+      let message = try self.responseMessage(bytes.buffer)
+      if case .connectUnary = self.wire {
+        self.heldMessage = message
+        return .proceed
       }
-      self.connection.markDirty(self)
+      self.queueData(self.encoded(self.frame(message)))
       guard self.waitingBytes >= self.connection.configuration.outboundHighWatermark else {
         return .proceed
       }
@@ -129,13 +135,78 @@ extension ServerStream {
 
     case .status(let status, let metadata):
       guard self.phase != .closed else { return .proceed }
+      self.queueEnd(status: status, metadata: metadata)
+      return .proceed
+    }
+  }
+
+  /// On the loop: queues the end of the response, as the call's protocol writes it: gRPC's
+  /// trailers; gRPC-Web's trailers envelope (or a trailers-only response); Connect's
+  /// end-of-stream envelope; a whole Connect unary response.
+  func queueEnd(status: Status, metadata: Metadata) {
+    switch self.web {
+    case nil:
       var trailers = HPACKHeaders()
       trailers.formTrailers(status: status, metadata: metadata, only: self.phase == .idle)
       self.pendingTrailers = trailers
-      self.phase = .closed
-      self.connection.markDirty(self)
-      return .proceed
+    case let web?:
+      switch web.wire {
+      case .grpc, .grpcWeb:
+        if self.phase == .idle {
+          self.pendingTrailers = web.grpcWebTrailersOnly(status: status, metadata: metadata)
+        } else {
+          self.queueData(self.encoded(web.grpcWebTrailers(status: status, metadata: metadata)))
+          self.endsWithData = true
+        }
+      case .connectStream:
+        if self.phase == .idle {
+          self.pendingHeaders = web.headers(metadata: [:], compression: nil)
+        }
+        self.queueData(web.connectEndOfStream(status: status, metadata: metadata))
+        self.endsWithData = true
+      case .connectUnary:
+        let (headers, body) = web.connectUnary(
+          status: status,
+          leading: self.heldMetadata,
+          trailing: metadata,
+          message: self.heldMessage
+        )
+        self.heldMessage = nil
+        self.pendingHeaders = headers
+        self.queueData(body)
+        self.endsWithData = true
+      }
     }
+    self.phase = .closed
+    self.connection.markDirty(self)
+  }
+
+  /// On the loop: adds `bytes` to the DATA written at the next flush.
+  private func queueData(_ bytes: ByteBuffer) {
+    if var data = self.pendingData {
+      self.pendingData = nil
+      data.writeImmutableBuffer(bytes)
+      self.pendingData = data
+    } else {
+      self.pendingData = bytes
+    }
+    self.connection.markDirty(self)
+  }
+
+  /// A response message as the call's protocol carries it: protobuf, or JSON.
+  private func responseMessage(_ message: ByteBuffer) throws -> ByteBuffer {
+    guard self.wire.isJSON, let json = self.web?.json else { return message }
+    do {
+      return try json.response(message)
+    } catch {
+      throw RPCError(code: .internalError, message: "The response could not be written as JSON.")
+    }
+  }
+
+  /// Framed bytes as the body carries them: in base64 for gRPC-Web's text mode.
+  private func encoded(_ framed: ByteBuffer) -> ByteBuffer {
+    guard case .grpcWeb(text: true) = self.wire else { return framed }
+    return ByteBuffer(string: Base64.encode(framed.readableBytesView))
   }
 
   /// `message` behind its gRPC length prefix, compressed when the response is. The prefix
@@ -178,22 +249,13 @@ extension ServerStream {
       let payload = HTTP2Frame.FramePayload.headers(.init(headers: headers))
       self.connection.write(HTTP2Frame(streamID: self.id, payload: payload), promise: nil)
     }
+    let endsWithData = self.endsWithData
+    self.endsWithData = false
     if let data = self.pendingData {
       self.pendingData = nil
-      let count = data.readableBytes
-      let payload = HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(data)))
-      if !self.hasWrittenData, count <= self.connection.configuration.uncountedFirstWriteBytes {
-        self.connection.write(HTTP2Frame(streamID: self.id, payload: payload), promise: nil)
-      } else {
-        self.unwrittenBytes += count
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.whenComplete { _ in
-          self.unwrittenBytes -= count
-          self.wakeWriter()
-        }
-        self.connection.write(HTTP2Frame(streamID: self.id, payload: payload), promise: promise)
-      }
-      self.hasWrittenData = true
+      self.writeData(data, endStream: endsWithData, context: context)
+    } else if endsWithData {
+      self.writeData(ByteBuffer(), endStream: true, context: context)
     }
     if let trailers = self.pendingTrailers {
       self.pendingTrailers = nil
@@ -202,17 +264,49 @@ extension ServerStream {
       if self.inboundEnded {
         self.connection.write(frame, promise: nil)
       } else {
-        // The response is complete before the request: once it has left, ask the client to
-        // stop sending (RST_STREAM NO_ERROR, RFC 9113 8.1).
         let promise = context.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.whenSuccess {
-          guard !self.isClosed, !self.inboundEnded else { return }
-          self.pendingReset = .noError
-          self.connection.markDirty(self)
-        }
+        promise.futureResult.whenSuccess { self.stopRequest() }
         self.connection.write(frame, promise: promise)
       }
     }
+  }
+
+  /// Writes one DATA frame. Data past the first small write carries a promise that tells the
+  /// stream when it has left, which is what its writer waits for.
+  private func writeData(_ data: ByteBuffer, endStream: Bool, context: ChannelHandlerContext) {
+    let count = data.readableBytes
+    let payload = HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(data), endStream: endStream))
+    let frame = HTTP2Frame(streamID: self.id, payload: payload)
+    let counted =
+      self.hasWrittenData || count > self.connection.configuration.uncountedFirstWriteBytes
+    let ending = endStream && !self.inboundEnded
+    self.hasWrittenData = true
+    guard counted || ending else {
+      self.connection.write(frame, promise: nil)
+      return
+    }
+    if counted {
+      self.unwrittenBytes += count
+    }
+    let promise = context.eventLoop.makePromise(of: Void.self)
+    promise.futureResult.whenComplete { result in
+      if counted {
+        self.unwrittenBytes -= count
+        self.wakeWriter()
+      }
+      if ending, case .success = result {
+        self.stopRequest()
+      }
+    }
+    self.connection.write(frame, promise: promise)
+  }
+
+  /// The response is complete before the request: once it has left, ask the client to stop
+  /// sending (RST_STREAM NO_ERROR, RFC 9113 8.1).
+  private func stopRequest() {
+    guard !self.isClosed, !self.inboundEnded else { return }
+    self.pendingReset = .noError
+    self.connection.markDirty(self)
   }
 
   /// On the loop: lets a waiting writer go on once below the low watermark.

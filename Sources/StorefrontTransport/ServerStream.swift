@@ -31,6 +31,11 @@ final class ServerStream: @unchecked Sendable {
   /// When the call's deadline passes, if it has one.
   let deadline: NIODeadline?
   let responseCompression: CompressionMethod?
+  /// gRPC-Web or Connect: how the response is written; nil for gRPC.
+  let web: WebResponse?
+
+  /// The protocol the call speaks.
+  var wire: WireProtocol { self.web?.wire ?? .grpc }
 
   // MARK: Inbound
 
@@ -48,6 +53,10 @@ final class ServerStream: @unchecked Sendable {
   var inboundError: (any Error)?
   /// The RPC, waiting for the next part.
   var reader: CheckedContinuation<Part?, any Error>?
+  /// gRPC-Web text: the base64 digits of a group not yet complete.
+  var base64Carry: [UInt8] = []
+  /// Connect unary: the request body so far (the whole body is the message).
+  var unaryBody = ByteBuffer()
 
   // MARK: Outbound
 
@@ -66,6 +75,13 @@ final class ServerStream: @unchecked Sendable {
   var pendingData: ByteBuffer?
   var pendingTrailers: HPACKHeaders?
   var pendingReset: HTTP2ErrorCode?
+  /// The response ends with its last DATA frame (the web protocols' status is in the body),
+  /// not with trailers.
+  var endsWithData = false
+  /// Connect unary: the response's metadata and message, held until its status, which
+  /// decides the HTTP status.
+  var heldMetadata: Metadata = [:]
+  var heldMessage: ByteBuffer?
   /// DATA bytes handed to HTTP/2 whose write has not completed (the peer's window or the
   /// socket holds them back).
   var unwrittenBytes = 0
@@ -107,6 +123,7 @@ final class ServerStream: @unchecked Sendable {
       timeout < .seconds(10 * 365 * 86_400) ? now + TimeAmount(timeout) : nil
     }
     self.responseCompression = head.responseCompression
+    self.web = head.web
     self.deframer = MessageDeframer(
       maxMessageBytes: connection.configuration.maxRequestMessageBytes
     )
@@ -243,11 +260,7 @@ final class ServerStream: @unchecked Sendable {
     guard !self.transportEnded, !self.isClosed else { return }
     self.transportEnded = true
     if self.phase != .closed {
-      var trailers = HPACKHeaders()
-      trailers.formTrailers(status: status, metadata: [:], only: self.phase == .idle)
-      self.pendingTrailers = trailers
-      self.phase = .closed
-      self.connection.markDirty(self)
+      self.queueEnd(status: status, metadata: [:])
     }
     self.fail(RPCError(code: RPCError.Code(status.code) ?? .unknown, message: status.message))
   }
@@ -261,6 +274,7 @@ final class ServerStream: @unchecked Sendable {
     self.pendingHeaders = nil
     self.pendingData = nil
     self.pendingTrailers = nil
+    self.endsWithData = false
     self.pendingReset = code
     self.connection.markDirty(self)
     self.fail(error)
@@ -276,6 +290,7 @@ final class ServerStream: @unchecked Sendable {
     self.pendingHeaders = nil
     self.pendingData = nil
     self.pendingTrailers = nil
+    self.endsWithData = false
     self.pendingReset = nil
     if let reason {
       self.transportEnded = true

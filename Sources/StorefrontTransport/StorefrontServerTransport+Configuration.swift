@@ -39,6 +39,9 @@ extension StorefrontServerTransport {
     public var outboundHighWatermark = 128 * 1024
     /// ...until fewer than this many do.
     public var outboundLowWatermark = 64 * 1024
+    /// gRPC-Web, Connect and the web page beside gRPC, over HTTP/2 and HTTP/1.1; nil: gRPC
+    /// over HTTP/2 only.
+    public var web: Web?
     /// The event loops connections are served on.
     public var eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
 

@@ -1,5 +1,6 @@
 public import GRPCCore
 public import NIOCore
+import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
 import NIOSSL
@@ -122,7 +123,9 @@ public final class StorefrontServerTransport: ServerTransport {
   private func bind(
     accepted: AsyncStream<AcceptedConnection>.Continuation
   ) async throws -> any Channel {
-    let sslContext = try self.configuration.security.makeSSLContext()
+    let sslContext = try self.configuration.security.makeSSLContext(
+      http1: self.configuration.web != nil
+    )
     let configuration = self.configuration
     let knownMethods = self.knownMethods.withLock { $0 }
     return try await ServerBootstrap(group: configuration.eventLoopGroup)
@@ -165,7 +168,8 @@ public final class StorefrontServerTransport: ServerTransport {
     return tracked
   }
 
-  /// TLS (when configured), HTTP/2 and the connection handler.
+  /// TLS (when configured), HTTP/2 and the connection handler; with the web protocols,
+  /// HTTP/2 or HTTP/1.1 as the connection's first bytes say (``ProtocolSniffer``).
   private static func configurePipeline(
     _ channel: any Channel,
     configuration: Configuration,
@@ -181,6 +185,44 @@ public final class StorefrontServerTransport: ServerTransport {
       configuration: configuration,
       knownMethods: knownMethods
     )
+    if configuration.web == nil {
+      try pipeline.addHandler(Self.makeHTTP2Handler(configuration: configuration, delegate: handler))
+    } else {
+      let isTLS = sslContext != nil
+      let sniffer = ProtocolSniffer { isHTTP1, context in
+        let pipeline = context.pipeline.syncOperations
+        if isHTTP1 {
+          try pipeline.configureHTTPServerPipeline(
+            position: .after(context.handler),
+            withPipeliningAssistance: true,
+            withErrorHandling: true
+          )
+          try pipeline.addHandler(
+            HTTP1Adapter(isTLS: isTLS, windowBytes: configuration.windowBytes),
+            position: .before(handler)
+          )
+        } else {
+          try pipeline.addHandler(
+            Self.makeHTTP2Handler(configuration: configuration, delegate: handler),
+            position: .after(context.handler)
+          )
+        }
+      }
+      try pipeline.addHandler(sniffer)
+    }
+    try pipeline.addHandler(handler)
+    return AcceptedConnection(
+      channel: channel,
+      handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
+      executor: EventLoopTaskExecutor(eventLoop: channel.eventLoop)
+    )
+  }
+
+  /// swift-nio-http2's handler with the transport's settings.
+  private static func makeHTTP2Handler(
+    configuration: Configuration,
+    delegate: ConnectionHandler
+  ) -> NIOHTTP2Handler {
     var connection = NIOHTTP2Handler.ConnectionConfiguration()
     connection.initialSettings = [
       HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maxConcurrentStreams),
@@ -199,14 +241,10 @@ public final class StorefrontServerTransport: ServerTransport {
     // 10,000 cost each idle connection about 8 KiB of resident memory, 100 cost 800 bytes.
     connection.controlFrameRateLimit.maximumCount = 100
     connection.controlFrameRateLimit.windowLength = .milliseconds(100)
-    try pipeline.addHandler(
-      NIOHTTP2Handler(mode: .server, frameDelegate: handler, connectionConfiguration: connection)
-    )
-    try pipeline.addHandler(handler)
-    return AcceptedConnection(
-      channel: channel,
-      handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
-      executor: EventLoopTaskExecutor(eventLoop: channel.eventLoop)
+    return NIOHTTP2Handler(
+      mode: .server,
+      frameDelegate: delegate,
+      connectionConfiguration: connection
     )
   }
 

@@ -20,26 +20,28 @@ enum ServingTransport: Sendable {
 
   /// A server with `services` and `interceptors` on the transport `settings` choose, listening
   /// on `host`:`port` with the same HTTP/2, keepalive, compression and message-size settings
-  /// whichever it is.
+  /// whichever it is; `web` (the browsers' protocols and page) on the Storefront transport
+  /// only.
   static func make(
     settings: TransportSettings,
     host: String,
     port: Int,
     maxRequestMessageBytes: Int,
     tls: TLSSettings?,
+    web: StorefrontServerTransport.Web?,
     services: [any RegistrableRPCService],
     interceptors: [any ServerInterceptor]
   ) -> ServingTransport {
     switch settings.implementation {
     case .storefront:
-      let transport = StorefrontServerTransport(
-        configuration: settings.storefrontConfiguration(
-          host: host,
-          port: port,
-          maxRequestMessageBytes: maxRequestMessageBytes,
-          tls: tls
-        )
+      var configuration = settings.storefrontConfiguration(
+        host: host,
+        port: port,
+        maxRequestMessageBytes: maxRequestMessageBytes,
+        tls: tls
       )
+      configuration.web = web
+      let transport = StorefrontServerTransport(configuration: configuration)
       return .storefront(
         GRPCServer(transport: transport, services: services, interceptors: interceptors),
         transport

@@ -47,8 +47,33 @@ extension Serve {
           privateKeyFile: self.tlsKey ?? "",
           clientCAFile: self.tlsClientCa
         )
-      }
+      },
+      web: WebSettings(
+        enabled: self.transport == TransportImplementation.storefront.rawValue,
+        allowedOrigins: self.webOrigins,
+        pageDirectory: self.webPageDirectory
+      )
     )
+  }
+
+  /// `--web-origin`'s list.
+  var webOrigins: [String] {
+    (self.webOrigin ?? "").split(separator: ",").map {
+      String($0.trimmingCharacters(in: .whitespaces))
+    }.filter { !$0.isEmpty }
+  }
+
+  /// The web page's folder: `--web-root`, else the one built into the binary's resources
+  /// (`Sources/storefront/Web`, beside the executable as `storefront_storefront.resources`);
+  /// nil when neither is there.
+  var webPageDirectory: URL? {
+    if let root = self.webRoot {
+      return URL(fileURLWithPath: root, isDirectory: true)
+    }
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    let built = executable.deletingLastPathComponent()
+      .appendingPathComponent("storefront_storefront.resources/Web", isDirectory: true)
+    return FileManager.default.fileExists(atPath: built.path) ? built : nil
   }
 
   private var transportSettings: TransportSettings {

@@ -34,6 +34,8 @@ extension Serve {
       .option("tls-cert", \.tlsCert),
       .option("tls-key", \.tlsKey),
       .option("tls-client-ca", \.tlsClientCa),
+      .option("web-origin", \.webOrigin),
+      .option("web-root", \.webRoot),
       .option("health-probe-interval", \.healthProbeInterval),
       .option("max-message-bytes", \.maxMessageBytes),
       .option("max-image-bytes", \.maxImageBytes),

@@ -122,6 +122,22 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Require client certificates signed by this CA (PEM): mutual TLS.")
   var tlsClientCa: String?
 
+  @Option(
+    help: """
+      Origins whose pages may call the API from a browser (gRPC-Web, Connect), comma-separated \
+      (https://shop.example,https://admin.example; * for any). Unset: same-origin only.
+      """
+  )
+  var webOrigin: String?
+
+  @Option(
+    help: """
+      Serve the web page from this folder instead of the one built into the binary (to edit \
+      the page without a rebuild).
+      """
+  )
+  var webRoot: String?
+
   @Option(help: "Seconds between the store probes of a health Watch.")
   var healthProbeInterval = 1.0
 
