@@ -54,7 +54,7 @@ def split_envelopes(data: bytes) -> list[Envelope]:
     out = []
     offset = 0
     while offset < len(data):
-        assert len(data) - offset >= 5, f"a truncated envelope prefix at {offset}: {data[offset:]!r}"
+        assert len(data) - offset >= 5, f"a truncated prefix at {offset}: {data[offset:]!r}"
         flags = data[offset]
         (length,) = struct.unpack(">I", data[offset + 1 : offset + 5])
         start = offset + 5
@@ -220,7 +220,11 @@ class WebClient:
             "POST",
             path_of(method, service),
             json.dumps(message).encode(),
-            {"content-type": "application/json", "connect-protocol-version": "1", **(headers or {})},
+            {
+                "content-type": "application/json",
+                "connect-protocol-version": "1",
+                **(headers or {}),
+            },
             timeout=timeout,
         )
 
@@ -386,14 +390,14 @@ class ConnectStream:
         assert frames, f"no envelopes, so no end-of-stream message: {http_answer.describe()}"
         *messages, last = frames
         assert last.flags == CONNECT_END_STREAM_FLAG, (
-            f"the last envelope has flags {last.flags:#x}, not end-of-stream: {http_answer.describe()}"
+            f"the last envelope's flags are {last.flags:#x}: {http_answer.describe()}"
         )
         for frame in messages:
             assert frame.flags == 0, f"a message envelope with flags {frame.flags:#x}"
         try:
             end = json.loads(last.payload)
         except ValueError:
-            raise AssertionError(f"the end-of-stream message is not JSON: {last.payload!r}") from None
+            raise AssertionError(f"end of stream not JSON: {last.payload!r}") from None
         assert isinstance(end, dict), f"the end-of-stream message is not an object: {end!r}"
         return cls(http_answer, [frame.payload for frame in messages], end)
 
