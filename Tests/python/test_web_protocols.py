@@ -13,6 +13,7 @@ The suite runs on the Storefront transport only: `--transport nio` serves gRPC a
 
 from __future__ import annotations
 
+import gzip
 import json
 import uuid
 
@@ -56,6 +57,7 @@ OTHER_ORIGIN = "http://elsewhere.test"
 #: Demo products in the module's server.
 DEMO_CATALOGUE = 40
 UNKNOWN_ID = "p_00000000000000000000000000"
+HEALTH = "grpc.health.v1.Health"
 #: A price above 2^32, so that an int64 sent as a JSON number would show.
 BIG_PRICE = 123_456_789_012
 #: Products in the module's listing category.
@@ -400,6 +402,25 @@ def test_connect_get_with_base64_proto_message(web, product):
     assert answer.status == 200, answer.describe()
     assert answer.content_type == "application/proto", answer.describe()
     assert product_service_pb2.ProductResponse.FromString(answer.body).product == product
+
+
+def test_connect_get_of_the_health_check(web):
+    answer = web.connect_get(
+        "Check", {"connect": "v1", "encoding": "json", "message": "{}"}, service=HEALTH
+    )
+    assert answer.status == 200, answer.describe()
+    assert answer.json() == {"status": "SERVING"}, answer.describe()
+
+
+def test_connect_unary_accepts_a_gzip_request_body(web, product):
+    answer = web.request(
+        "POST",
+        path_of("GetProduct"),
+        gzip.compress(json.dumps({"id": product.id}).encode()),
+        {"content-type": "application/json", "content-encoding": "gzip"},
+    )
+    assert answer.status == 200, answer.describe()
+    assert answer.json()["product"]["id"] == product.id
 
 
 def test_connect_get_of_a_write_method_is_method_not_allowed(web, stub, product):

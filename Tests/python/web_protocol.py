@@ -240,8 +240,12 @@ class WebClient:
             {"content-type": "application/proto", **(headers or {})},
         )
 
-    def connect_get(self, method: str, query: dict[str, str]) -> HttpAnswer:
-        return self.request("GET", path_of(method) + "?" + urllib.parse.urlencode(query))
+    def connect_get(
+        self, method: str, query: dict[str, str], *, service: str = SERVICE
+    ) -> HttpAnswer:
+        """A Connect unary GET: the request in the query (`message`, `encoding`, ...)."""
+        query_string = urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+        return self.request("GET", path_of(method, service) + "?" + query_string)
 
     def connect_stream(
         self,
