@@ -25,8 +25,10 @@ from conftest import (
     unique_category,
     unique_sku,
 )
+from google.rpc import error_details_pb2, status_pb2
 from storefront.v1 import (
     chat_pb2,
+    import_pb2,
     product_pb2,
     product_service_pb2,
     product_service_pb2_grpc,
@@ -38,6 +40,7 @@ from web_protocol import (
     answer_of_h2,
     bad_request_fields,
     base64url_unpadded,
+    decode_unpadded_base64,
     envelope,
     grpc_web_h2,
     h2_request,
@@ -63,7 +66,8 @@ BIG_PRICE = 123_456_789_012
 #: Products in the module's listing category.
 LISTING_SIZE = 5
 
-OK, NOT_FOUND, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL = 0, 5, 4, 12, 13
+#: gRPC status codes, as gRPC-Web carries them.
+OK, INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, UNIMPLEMENTED, INTERNAL = 0, 3, 4, 5, 12, 13
 
 # --------------------------------------------------------------------------------------
 # Fixtures
@@ -307,6 +311,52 @@ def test_grpc_web_unknown_method_is_unimplemented(web, product):
     answer = web.grpc_web("NoSuchMethod", get_request(product.id))
     assert answer.http.status == 200, answer.describe()
     assert answer.grpc_status == UNIMPLEMENTED, answer.describe()
+    assert_web_serving(web, product)
+
+
+def test_grpc_web_client_stream_import_over_http1(web, web_server, stub):
+    category = unique_category()
+    products = [
+        product_pb2.Product(
+            sku=unique_sku(),
+            name=f"Web import {n}",
+            category=category,
+            price_cents=100,
+            currency="USD",
+            stock=1,
+        )
+        for n in range(2)
+    ]
+    body = b"".join(
+        envelope(import_pb2.ImportProductsRequest(product=p).SerializeToString())
+        for p in products
+    )
+    answer = web.grpc_web("ImportProducts", body, headers=bearer(web_server.token))
+    assert answer.grpc_status == OK, answer.describe()
+    [summary] = [import_pb2.ImportProductsResponse.FromString(m) for m in answer.messages]
+    assert (summary.created, summary.failed) == (2, 0), summary
+    listed = list(stub.ListProducts(product_service_pb2.ProductRequest(category=category)))
+    assert sorted(r.product.sku for r in listed) == sorted(p.sku for p in products)
+
+
+def test_grpc_web_invalid_create_carries_bad_request_details(web, staff_token, product):
+    bad = product_pb2.Product(sku=unique_sku(), name="", price_cents=-5, currency="USD")
+    request = product_service_pb2.CreateProductRequest(product=bad)
+    answer = web.grpc_web(
+        "CreateProduct", envelope(request.SerializeToString()), headers=bearer(staff_token)
+    )
+    assert answer.grpc_status == INVALID_ARGUMENT, answer.describe()
+    source = answer.trailers if answer.trailers is not None else answer.http.headers
+    encoded = source.get("grpc-status-details-bin")
+    assert encoded, f"no grpc-status-details-bin: {answer.describe()}"
+    status = status_pb2.Status.FromString(decode_unpadded_base64(encoded))
+    assert status.code == INVALID_ARGUMENT and status.message == answer.grpc_message
+    fields = []
+    for detail in status.details:
+        bad_request = error_details_pb2.BadRequest()
+        assert detail.Unpack(bad_request), detail.type_url
+        fields += [violation.field for violation in bad_request.field_violations]
+    assert {"product.name", "product.price_cents"} <= set(fields), status
     assert_web_serving(web, product)
 
 
