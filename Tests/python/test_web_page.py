@@ -208,8 +208,15 @@ def cards(driver) -> list[dict]:
 
 
 def wait_listing_done(driver) -> list[dict]:
-    status = lambda: by_id(driver, "catalogue-status").get_attribute("data-state")  # noqa: E731
-    wait_for(driver, lambda: status() in ("done", "error"), "the listing did not finish")
+    """The cards once the listing of the page's current route has finished."""
+    element = by_id(driver, "catalogue-status")
+    status = lambda: element.get_attribute("data-state")  # noqa: E731
+
+    def finished() -> bool:
+        route = driver.execute_script("return location.hash || '#/'")
+        return element.get_attribute("data-route") == route and status() in ("done", "error")
+
+    wait_for(driver, finished, "the listing did not finish")
     assert status() == "done", f"the listing failed: {page_state(driver)}"
     return cards(driver)
 

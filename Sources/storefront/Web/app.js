@@ -340,6 +340,7 @@ async function loadPage() {
   more.hidden = true;
   grid.setAttribute("aria-busy", "true");
   status.dataset.state = "loading";
+  status.dataset.route = location.hash || "#/";
   status.textContent = catalogue.count ? `Showing ${catalogue.count} products, loading more…` : "Loading products…";
   let received = 0;
   try {
