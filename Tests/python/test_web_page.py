@@ -509,7 +509,7 @@ def test_a_shopper_cannot_create_a_product(web, browsers):
     driver = browsers()
     open_page(driver, web)
     sign_in(driver, SHOPPER)
-    assert by_id(driver, "session-user").text.split() == [SHOPPER, "shopper"]
+    assert by_id(driver, "session-user").text.lower().split() == [SHOPPER, "shopper"]
     assert not by_id(driver, "nav-new-product").is_displayed()
     open_page(driver, web, "#/new")
     wait_for(driver, lambda: visible_text(driver, "editor-denied") is not None, "no refusal shown")
@@ -529,7 +529,7 @@ def test_staff_create_and_edit_a_product_with_conflicts_shown(web, stub, browser
     driver = browsers()
     open_page(driver, web)
     sign_in(driver, STAFF)
-    assert by_id(driver, "session-user").text.split() == [STAFF, "staff"]
+    assert by_id(driver, "session-user").text.lower().split() == [STAFF, "staff"]
     by_id(driver, "nav-new-product").click()
     wait_for(driver, lambda: by_id(driver, "editor-form").is_displayed(), "no editor")
     sku = f"WEB-{int(time.time() * 1000)}"
