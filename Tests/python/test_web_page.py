@@ -151,8 +151,15 @@ def browsers(request: pytest.FixtureRequest) -> Iterator:
             driver.quit()
 
 
-def screenshot(driver: webdriver.Chrome, name: str) -> Path:
+def screenshot(driver: webdriver.Chrome, name: str, show: str | None = None) -> Path:
+    """Saves test-artifacts/screenshots/NAME.png, with element `show` (an id) scrolled into
+    view, once the cards' entry animation has played."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if show:
+        driver.execute_script(
+            "document.getElementById(arguments[0]).scrollIntoView({block: 'center'})", show
+        )
+    time.sleep(0.4)
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
@@ -502,7 +509,7 @@ def test_two_browsers_chat_in_one_room(web, stub, browsers):
         wait_for(driver, lambda: [m for m in transcript(driver) if m in said] == said,
                  f"the chat did not show the three messages in order: {transcript(driver)}")
     assert transcript(alice) == transcript(bob)
-    screenshot(alice, "chat")
+    screenshot(alice, "chat", show="chat")
 
 
 def test_a_shopper_cannot_create_a_product(web, browsers):
@@ -542,7 +549,7 @@ def test_staff_create_and_edit_a_product_with_conflicts_shown(web, stub, browser
     # A negative price: the server's field violation is shown beside the price.
     by_id(driver, "editor-submit").click()
     wait_for(driver, lambda: visible_text(driver, "error-price"), "no violation shown beside the price")
-    screenshot(driver, "editor-violation")
+    screenshot(driver, "editor-violation", show="error-price")
     by_id(driver, "edit-price").clear()
     by_id(driver, "edit-price").send_keys("34.50")
     screenshot(driver, "editor-new")
@@ -565,7 +572,7 @@ def test_staff_create_and_edit_a_product_with_conflicts_shown(web, stub, browser
     wait_for(driver, lambda: driver.execute_script("return document.getElementById('product-image').naturalWidth") == 320,
              "the uploaded image is not shown")
     assert len(stub.GetProduct(product_service_pb2.ProductRequest(id=product_id)).product.image_ids) == 1
-    screenshot(driver, "product-staff")
+    screenshot(driver, "product-staff", show="upload-status")
 
     # Edit; someone else writes meanwhile: the page says so and reloads on request.
     by_id(driver, "edit-product").click()
@@ -580,7 +587,7 @@ def test_staff_create_and_edit_a_product_with_conflicts_shown(web, stub, browser
     by_id(driver, "editor-submit").click()
     wait_for(driver, lambda: visible_text(driver, "editor-error"), "no conflict shown")
     assert "someone changed this product meanwhile" in by_id(driver, "editor-error").text.lower()
-    screenshot(driver, "editor-conflict")
+    screenshot(driver, "editor-conflict", show="editor-error")
     by_id(driver, "editor-reload").click()
     wait_for(driver, lambda: by_id(driver, "edit-stock").get_attribute("value") == "3", "the reload did not show the other write")
     by_id(driver, "edit-price").clear()

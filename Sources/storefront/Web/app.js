@@ -1042,7 +1042,8 @@ $("editor-form").addEventListener("submit", async (event) => {
       for (const { field, description } of violations) {
         const input = fieldOfViolation(field);
         if (input) {
-          showFieldError(input, description || "This value isn't accepted.");
+          const text = description ? description[0].toUpperCase() + description.slice(1) : "This value isn't accepted";
+          showFieldError(input, /[.!?]$/.test(text) ? text : text + ".");
           first = first || input;
         } else unplaced.push(description || field);
       }
