@@ -30,6 +30,8 @@ start_postgres
 swift test --skip-build
 STOREFRONT_TRANSPORT=nio swift test --skip-build --filter StorefrontServiceTests
 export STOREFRONT_BIN="$PWD/.build/debug/storefront"
+# The full Python pass includes the browser suite (test_web_page.py, headless Chromium; its
+# screenshots in test-artifacts/screenshots/); the nio pass skips it (no HTTP/1.1 there).
 scripts/python-tests.sh
 STOREFRONT_TRANSPORT=nio scripts/python-tests.sh
 # The catalogue and stream suites again with every server on PostgreSQL; the full run above
