@@ -59,7 +59,7 @@ enum Base64 {
       if let pad = digits[start...].firstIndex(of: UInt8(ascii: "=")) {
         end = min(start + ((pad - start) / 4 + 1) * 4, digits.endIndex)
       }
-      guard let bytes = Self.decode(digits: Array(digits[start..<end])) else { return nil }
+      guard let bytes = Self.decode(digits: Array(digits[start ..< end])) else { return nil }
       out += bytes
       start = end
     }

@@ -101,8 +101,9 @@ enum RichStatus {
 
   /// The length-delimited fields of a message (number and bytes); other wire types are
   /// skipped; reading stops at the first malformed field.
-  private static func lengthDelimitedFields(_ bytes: ArraySlice<UInt8>) -> [(Int, ArraySlice<UInt8>)]
-  {
+  private static func lengthDelimitedFields(
+    _ bytes: ArraySlice<UInt8>
+  ) -> [(Int, ArraySlice<UInt8>)] {
     var fields: [(Int, ArraySlice<UInt8>)] = []
     var index = bytes.startIndex
     func varint() -> UInt64? {
@@ -125,7 +126,7 @@ enum RichStatus {
       case 2:
         guard let length = varint(), length <= UInt64(bytes.endIndex - index) else { return fields }
         let end = index + Int(length)
-        fields.append((Int(key >> 3), bytes[index..<end]))
+        fields.append((Int(key >> 3), bytes[index ..< end]))
         index = end
       default: return fields
       }
@@ -148,7 +149,8 @@ enum JSONText {
       case "\t": out += "\\t"
       default:
         if scalar.value < 0x20 {
-          out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+          out +=
+            "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
             + String(scalar.value, radix: 16)
         } else {
           out.unicodeScalars.append(scalar)

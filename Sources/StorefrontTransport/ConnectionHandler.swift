@@ -44,7 +44,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
   private(set) var isClosed = false
   /// Whether the connection's protocol is known: at once for gRPC only, after its first bytes
   /// when it may also be HTTP/1.1 (``ProtocolSniffer``).
-  private var protocolKnown: Bool
+  private(set) var protocolKnown: Bool
   /// The web protocols' settings, and whether this connection is HTTP/1.1; nil: gRPC only.
   private var web: WebRequest.Connection?
 
@@ -146,7 +146,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
     promise: EventLoopPromise<Void>?
   ) {
     if event is GracefulShutdownEvent {
-      self.beginGracefulShutdown()
+      if self.protocolKnown {
+        self.beginGracefulShutdown()
+      } else {
+        // Not a request yet: nothing to drain.
+        context.close(promise: nil)
+      }
       promise?.succeed()
     } else {
       context.triggerUserOutboundEvent(event, promise: promise)
@@ -300,7 +305,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
   /// Writes `frame` to HTTP/2, to go out at the next flush.
   func write(_ frame: HTTP2Frame, promise: EventLoopPromise<Void>?) {
-    guard let context = self.context, !self.isClosed else {
+    // Before its protocol is known a connection has no handler below to take frames.
+    guard let context = self.context, !self.isClosed, self.protocolKnown else {
       promise?.fail(ChannelError.ioOnClosedChannel)
       return
     }

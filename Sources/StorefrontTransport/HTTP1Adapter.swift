@@ -164,7 +164,11 @@ final class HTTP1Adapter: ChannelDuplexHandler {
 
     case .data(let data) where frame.streamID == self.current:
       if case .byteBuffer(let bytes) = data.data, bytes.readableBytes > 0 {
-        self.send(.body(.byteBuffer(bytes)), context: context, promise: data.endStream ? nil : promise)
+        self.send(
+          .body(.byteBuffer(bytes)),
+          context: context,
+          promise: data.endStream ? nil : promise
+        )
       } else if !data.endStream {
         promise?.succeed()
       }

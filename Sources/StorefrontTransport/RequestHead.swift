@@ -62,7 +62,8 @@ struct RequestHead {
           }
           continue
         }
-        self.read(name: name, value: value)
+        // A malformed grpc-timeout is left out of the metadata too.
+        guard self.read(name: name, value: value) else { continue }
         if name.hasSuffix("-bin") {
           if let bytes = Base64.decode(value) {
             self.metadata.addBinary(bytes, forKey: name)
@@ -75,13 +76,16 @@ struct RequestHead {
       }
     }
 
-    private mutating func read(name: String, value: String) {
+    /// Reads the fields the check needs; false for a value to leave out of the metadata.
+    private mutating func read(name: String, value: String) -> Bool {
       switch name {
       case "content-type": self.contentType = Substring(value)
       case "grpc-encoding": self.encodings.append(Substring(value))
       case "grpc-accept-encoding":
         self.acceptEncodings += value.split(separator: ",").map { $0.trimmingSpaces }
-      case "grpc-timeout": self.timeout = GRPCTimeout.duration(of: Substring(value))
+      case "grpc-timeout":
+        guard let timeout = GRPCTimeout.duration(of: Substring(value)) else { return false }
+        self.timeout = timeout
       case "connect-timeout-ms":
         if value.utf8.count <= 10, let milliseconds = Int64(value), milliseconds >= 0 {
           self.connectTimeout = .milliseconds(milliseconds)
@@ -93,6 +97,7 @@ struct RequestHead {
       case "access-control-request-headers": self.preflightHeaders = Substring(value)
       default: break
       }
+      return true
     }
   }
 
@@ -179,7 +184,10 @@ struct RequestHead {
     guard encodings.count == 1 else {
       return .failure(
         CompressionRejection(
-          status: Status(code: .internalError, message: "grpc-encoding must have one value at most."),
+          status: Status(
+            code: .internalError,
+            message: "grpc-encoding must have one value at most."
+          ),
           acceptEncoding: acceptEncoding
         )
       )

@@ -63,7 +63,8 @@ extension ServerStream {
       throw InboundError(
         status: Status(
           code: .invalidArgument,
-          message: "The request is not valid JSON for \(self.descriptor.fullyQualifiedMethod): \(error)"
+          message:
+            "The request is not valid JSON for \(self.descriptor.fullyQualifiedMethod): \(error)"
         )
       )
     }
@@ -72,8 +73,9 @@ extension ServerStream {
   /// Connect unary: adds to the body, which may be no larger than a message. Its window is
   /// given back as it arrives: the call reads nothing until the body is whole.
   private func collectUnaryBody(_ data: ByteBuffer) throws {
-    guard self.unaryBody.readableBytes + data.readableBytes
-      <= self.connection.configuration.maxRequestMessageBytes
+    guard
+      self.unaryBody.readableBytes + data.readableBytes
+        <= self.connection.configuration.maxRequestMessageBytes
     else {
       throw InboundError(
         status: Status(
@@ -111,8 +113,10 @@ extension ServerStream {
       }
     }
     if self.deframer.hasPartialMessage || !self.base64Carry.isEmpty {
+      // gRPC (and so gRPC-Web) calls a truncated message INTERNAL; Connect, invalid_argument.
+      let code: Status.Code = self.wire.isConnect ? .invalidArgument : .internalError
       self.endByTransport(
-        status: Status(code: .internalError, message: "The request ended inside a message.")
+        status: Status(code: code, message: "The request ended inside a message.")
       )
       return
     }

@@ -186,7 +186,9 @@ public final class StorefrontServerTransport: ServerTransport {
       knownMethods: knownMethods
     )
     if configuration.web == nil {
-      try pipeline.addHandler(Self.makeHTTP2Handler(configuration: configuration, delegate: handler))
+      try pipeline.addHandler(
+        Self.makeHTTP2Handler(configuration: configuration, delegate: handler)
+      )
     } else {
       let isTLS = sslContext != nil
       let sniffer = ProtocolSniffer { isHTTP1, context in

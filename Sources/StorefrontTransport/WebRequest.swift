@@ -48,7 +48,8 @@ struct WebRequest {
     compression: [CompressionMethod]
   ) -> RequestHead.Check {
     let target = self.fields.path ?? ""
-    let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first
+    let path =
+      target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first
       ?? ""
     if self.fields.method == "OPTIONS" {
       return self.preflight()
@@ -142,7 +143,12 @@ struct WebRequest {
           + "application/proto, application/connect+json, application/connect+proto."
       )
     }
-    let response = WebResponse(wire: wire, extraHeaders: self.corsHeaders, json: nil)
+    let response = WebResponse(
+      wire: wire,
+      extraHeaders: self.corsHeaders,
+      json: nil,
+      requestContentType: contentType
+    )
     if wire == .grpc {
       // gRPC itself over HTTP/1.1 (the only way here): it needs HTTP/2's trailers.
       return Self.plain(505, "gRPC needs HTTP/2; browsers can use gRPC-Web or Connect.")
@@ -192,7 +198,12 @@ struct WebRequest {
         timeout: timeout,
         requestCompression: requestCompression,
         responseCompression: responseCompression,
-        web: WebResponse(wire: wire, extraHeaders: self.corsHeaders, json: method.json)
+        web: WebResponse(
+          wire: wire,
+          extraHeaders: self.corsHeaders,
+          json: method.json,
+          requestContentType: contentType
+        )
       )
     )
   }
@@ -348,9 +359,9 @@ struct WebRequest {
 
   private static func hexValue(_ digit: UInt8) -> UInt8? {
     switch digit {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+    case UInt8(ascii: "0") ... UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+    case UInt8(ascii: "a") ... UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A") ... UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
     default: nil
     }
   }

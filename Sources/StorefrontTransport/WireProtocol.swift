@@ -24,6 +24,14 @@ enum WireProtocol: Equatable {
     }
   }
 
+  /// Whether the call speaks Connect.
+  var isConnect: Bool {
+    switch self {
+    case .connectUnary, .connectStream: true
+    case .grpc, .grpcWeb: false
+    }
+  }
+
   /// The protocol a request's content type names, if any the server speaks.
   static func named(contentType: Substring) -> WireProtocol? {
     let type = contentType.split(separator: ";", maxSplits: 1).first?.trimmingSpaces ?? ""
@@ -60,15 +68,35 @@ enum WireProtocol: Equatable {
 /// carries (CORS), and the method's JSON codec.
 struct WebResponse {
   let wire: WireProtocol
+  /// The responses' content type: gRPC-Web answers in the request's own spelling
+  /// (`application/grpc-web` or `application/grpc-web+proto`).
+  let contentType: String
   /// Headers added to the response's first HEADERS (CORS, for a cross-origin caller).
   let extraHeaders: [(String, String)]
   let json: StorefrontServerTransport.JSONCodec?
+
+  init(
+    wire: WireProtocol,
+    extraHeaders: [(String, String)],
+    json: StorefrontServerTransport.JSONCodec?,
+    requestContentType: Substring? = nil
+  ) {
+    self.wire = wire
+    self.extraHeaders = extraHeaders
+    self.json = json
+    let requested = requestContentType?.split(separator: ";", maxSplits: 1).first?.trimmingSpaces
+    if case .grpcWeb = wire, let requested {
+      self.contentType = requested.lowercased()
+    } else {
+      self.contentType = wire.responseContentType
+    }
+  }
 
   /// The response headers of a gRPC-Web or Connect streaming response.
   func headers(metadata: Metadata, compression: CompressionMethod?) -> HPACKHeaders {
     var headers = HPACKHeaders()
     headers.add(name: ":status", value: "200")
-    headers.add(name: "content-type", value: self.wire.responseContentType)
+    headers.add(name: "content-type", value: self.contentType)
     if let compression, case .grpcWeb = self.wire {
       headers.add(name: "grpc-encoding", value: compression.name)
     }
@@ -81,7 +109,7 @@ struct WebResponse {
   func grpcWebTrailersOnly(status: Status, metadata: Metadata) -> HPACKHeaders {
     var headers = HPACKHeaders()
     headers.add(name: ":status", value: "200")
-    headers.add(name: "content-type", value: self.wire.responseContentType)
+    headers.add(name: "content-type", value: self.contentType)
     self.addExtra(to: &headers, exposing: metadata)
     headers.formTrailers(status: status, metadata: metadata, only: false)
     return headers
@@ -137,7 +165,7 @@ struct WebResponse {
     let body: ByteBuffer
     if status.code == .ok, let message {
       headers.add(name: ":status", value: "200")
-      headers.add(name: "content-type", value: self.wire.responseContentType)
+      headers.add(name: "content-type", value: self.contentType)
       body = message
     } else {
       let failure =

@@ -40,7 +40,10 @@ struct WebPartsTests {
     #expect(WireProtocol.named(contentType: Substring(contentType)) == wire)
   }
 
-  @Test("an unknown content type names no protocol", arguments: ["text/plain", "application/xml", ""])
+  @Test(
+    "an unknown content type names no protocol",
+    arguments: ["text/plain", "application/xml", ""]
+  )
   func unknownContentTypes(contentType: String) {
     #expect(WireProtocol.named(contentType: Substring(contentType)) == nil)
   }
@@ -91,7 +94,7 @@ struct WebPartsTests {
   }
 
   @Test("Connect's end of stream holds the error and the metadata, and no details key")
-  func endOfStream() throws {
+  func endOfStream() {
     let response = WebResponse(wire: .connectStream(json: true), extraHeaders: [], json: nil)
     var metadata = Metadata()
     metadata.addString("abc", forKey: "x-request-id")
@@ -100,7 +103,7 @@ struct WebPartsTests {
       metadata: metadata
     )
     #expect(envelope.readInteger(as: UInt8.self) == 0x02)
-    let length = try #require(envelope.readInteger(as: UInt32.self))
+    let length = envelope.readInteger(as: UInt32.self) ?? 0
     #expect(
       envelope.readString(length: Int(length))
         == #"{"error":{"code":"not_found","message":"no such product"},"#
@@ -109,11 +112,11 @@ struct WebPartsTests {
   }
 
   @Test("gRPC-Web's trailers are a 0x80 envelope of header lines")
-  func grpcWebTrailers() throws {
+  func grpcWebTrailers() {
     let response = WebResponse(wire: .grpcWeb(text: false), extraHeaders: [], json: nil)
     var envelope = response.grpcWebTrailers(status: Status(code: .ok, message: ""), metadata: [:])
     #expect(envelope.readInteger(as: UInt8.self) == 0x80)
-    let length = try #require(envelope.readInteger(as: UInt32.self))
+    let length = envelope.readInteger(as: UInt32.self) ?? 0
     #expect(envelope.readString(length: Int(length)) == "grpc-status:0\r\n")
   }
 

@@ -83,6 +83,7 @@ def web_server(tmp_path_factory):
         tmp_path_factory.mktemp("storefront-web"),
         "--web-origin",
         WEB_ORIGIN,
+        "--enable-compression",
         "--demo-catalog",
         str(DEMO_CATALOGUE),
     ) as server:
@@ -231,11 +232,6 @@ def test_grpc_web_binary_not_found_is_trailers_only_over_http2(web_server, web, 
     assert_web_serving(web, product)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web-bugs.md: application/grpc-web is answered application/grpc-web+proto "
-    "(web-spec.md: content-type as the request's)",
-)
 def test_grpc_web_content_type_without_suffix_is_answered_in_kind(web, product):
     answer = web.request(
         "POST",
@@ -470,10 +466,6 @@ def test_connect_get_of_the_health_check(web):
     assert answer.json() == {"status": "SERVING"}, answer.describe()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web-bugs.md: content-encoding gzip answers 501 unimplemented (web-spec.md: accepted)",
-)
 def test_connect_unary_accepts_a_gzip_request_body(web, product):
     answer = web.request(
         "POST",
@@ -680,10 +672,6 @@ def test_an_unsupported_content_type_is_415(web, product):
     assert_web_serving(web, product)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web-bugs.md: a truncated Connect envelope ends with internal, not invalid_argument",
-)
 def test_connect_envelope_longer_than_the_body_is_invalid_argument(web, product):
     message = json.dumps({"category": product.category}).encode()
     body = bytes([0]) + (len(message) + 100).to_bytes(4, "big") + message

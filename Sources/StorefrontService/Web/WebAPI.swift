@@ -89,7 +89,11 @@ enum WebAPI {
   static func files(in directory: URL) throws -> [String: StorefrontServerTransport.StaticFile] {
     let manager = FileManager.default
     var files: [String: StorefrontServerTransport.StaticFile] = [:]
-    guard let walker = manager.enumerator(at: directory, includingPropertiesForKeys: [.isRegularFileKey])
+    guard
+      let walker = manager.enumerator(
+        at: directory,
+        includingPropertiesForKeys: [.isRegularFileKey]
+      )
     else { return [:] }
     let root = directory.standardizedFileURL.path
     for case let url as URL in walker {
