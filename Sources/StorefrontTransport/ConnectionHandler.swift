@@ -45,6 +45,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
   /// Whether the connection's protocol is known: at once for gRPC only, after its first bytes
   /// when it may also be HTTP/1.1 (``ProtocolSniffer``).
   private(set) var protocolKnown: Bool
+  /// A graceful shutdown began before the protocol was known.
+  private var shutdownRequested = false
   /// The web protocols' settings, and whether this connection is HTTP/1.1; nil: gRPC only.
   private var web: WebRequest.Connection?
 
@@ -137,6 +139,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
       if context.channel.isActive {
         self.activate(context: context)
       }
+      if self.shutdownRequested {
+        // After the bytes that told the protocol, which follow this event: their calls open
+        // first, then the connection drains.
+        self.eventLoop.assumeIsolated().execute { self.beginGracefulShutdown() }
+      }
     }
   }
 
@@ -149,8 +156,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
       if self.protocolKnown {
         self.beginGracefulShutdown()
       } else {
-        // Not a request yet: nothing to drain.
-        context.close(promise: nil)
+        // The client's first bytes have not come: it goes away once they have, as any other
+        // connection does (its first calls, already on their way, are served).
+        self.shutdownRequested = true
       }
       promise?.succeed()
     } else {
