@@ -23,6 +23,42 @@ extension ProductService {
   }
 }
 
+extension ProductService {
+  /// Chat for clients that cannot stream both ways: follows a room as the signed-in user,
+  /// streaming what ``chat(request:response:context:)`` would. Errors: as `Chat`'s.
+  public func followChat(
+    request: Storefront_V1_FollowChatRequest,
+    response: RPCWriter<Storefront_V1_ChatMessage>,
+    context: ServerContext
+  ) async throws {
+    let username = AuthContext.principal?.username
+    try await context.cancellingWithRPC(unlessDraining: self.drain) {
+      try await self.chatRooms.follow(
+        room: request.room,
+        username: username,
+        sender: request.sender
+      ) {
+        try await response.write(Storefront_V1_ChatMessage($0))
+      }
+    }
+  }
+
+  /// Says a message in a room the caller follows. Errors: INVALID_ARGUMENT,
+  /// FAILED_PRECONDITION (not following), RESOURCE_EXHAUSTED (rate, with RetryInfo).
+  public func sendChatMessage(
+    request: Storefront_V1_SendChatMessageRequest,
+    context: ServerContext
+  ) async throws -> Storefront_V1_SendChatMessageResponse {
+    try await self.chatRooms.say(
+      request.text,
+      room: request.room,
+      username: AuthContext.principal?.username,
+      sender: request.sender
+    )
+    return Storefront_V1_SendChatMessageResponse()
+  }
+}
+
 extension ChatInput {
   /// The domain form of a member's message.
   init(_ message: Storefront_V1_ChatMessage) {

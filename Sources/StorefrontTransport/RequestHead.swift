@@ -118,7 +118,9 @@ struct RequestHead {
   ) -> Check {
     let fields = Fields(headers)
     let isGRPC = fields.contentType.map(Self.isGRPC(contentType:)) ?? false
-    if let web, !isGRPC || fields.method != "POST" || web.isHTTP1 {
+    // gRPC's content type over HTTP/2 is gRPC whatever the method (a GET gets gRPC's refusal);
+    // every other request, and every one over HTTP/1.1, is the web protocols' to answer.
+    if let web, !isGRPC || web.isHTTP1 {
       return WebRequest(fields: fields, connection: web).check(
         knownMethods: knownMethods,
         compression: compression

@@ -184,4 +184,19 @@ struct BaselineService: Storefront_V1_ProductService.SimpleServiceProtocol {
     for try await _ in request { count += 1 }
     return .with { $0.created = count }
   }
+
+  func followChat(
+    request: Storefront_V1_FollowChatRequest,
+    response: RPCWriter<Storefront_V1_ChatMessage>,
+    context: ServerContext
+  ) async throws {
+    throw RPCError(code: .unimplemented, message: "the baseline's chat is Chat only")
+  }
+
+  func sendChatMessage(
+    request: Storefront_V1_SendChatMessageRequest,
+    context: ServerContext
+  ) async throws -> Storefront_V1_SendChatMessageResponse {
+    throw RPCError(code: .unimplemented, message: "the baseline's chat is Chat only")
+  }
 }

@@ -18,9 +18,13 @@ struct ClientTestServer: Sendable {
   let server: StorefrontServer
   let port: Int
 
-  /// The library's configuration for this server.
+  /// The library's configuration for this server. The unary timeout is generous: these tests
+  /// share two cores with every other suite of the run, and assert outcomes, never timings.
   var configuration: StorefrontClient.Configuration {
-    StorefrontClient.Configuration(server: .init(host: "127.0.0.1", port: self.port))
+    StorefrontClient.Configuration(
+      server: .init(host: "127.0.0.1", port: self.port),
+      unaryTimeout: .seconds(60)
+    )
   }
 
   /// Runs a server in `directory` (a fresh one when nil) on `port` (0: any) while `body`

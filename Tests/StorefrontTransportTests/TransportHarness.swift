@@ -1,11 +1,15 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import NIOCore
+import NIOPosix
 import StorefrontTransport
 
 /// Runs a `GRPCServer` with the echo service on a ``StorefrontServerTransport`` bound to
 /// 127.0.0.1 with a port the kernel picks, and a grpc-swift client (the stock HTTP/2 client
 /// transport) connected to it.
+///
+/// Server and client run on an event loop of their own, not the process's shared group: a
+/// test that loads its loop (a thousand streams at once) then slows nobody else's calls.
 enum TransportHarness {
   static func with(
     maxRequestMessageBytes: Int = 4 * 1024 * 1024,
@@ -18,6 +22,9 @@ enum TransportHarness {
     configuration.windowBytes = 1 << 20
     configuration.maxRequestMessageBytes = maxRequestMessageBytes
     configuration.compression = compression
+    let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    defer { loop.shutdownGracefully { _ in } }
+    configuration.eventLoopGroup = loop
     let transport = StorefrontServerTransport(configuration: configuration)
     let probe = Probe()
     let server = GRPCServer(transport: transport, services: [EchoService(probe: probe)])
@@ -31,7 +38,8 @@ enum TransportHarness {
           transport: .http2NIOPosix(
             target: .ipv4(address: "127.0.0.1", port: port),
             transportSecurity: .plaintext,
-            config: config
+            config: config,
+            eventLoopGroup: loop
           )
         ) { client in
           try await body(client, probe, port)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import json
 import queue
 import socket
 import struct
@@ -642,10 +643,19 @@ def test_malformed_path_is_unimplemented(server, assert_serving, path):
 # --------------------------------------------------------------------------------------
 
 
+#: Content types no protocol of the server speaks. (On Storefront's transport
+#: `application/json` is Connect's unary JSON: see the next test.)
+UNSPOKEN_CONTENT_TYPES = {
+    "text-plain": "text/plain",
+    "none": None,
+    "grpc-json": "application/grpc+json",
+    "grpcx": "application/grpcx",
+    **({"json": "application/json"} if STOCK_TRANSPORT else {}),
+}
+
+
 @pytest.mark.parametrize(
-    "content_type",
-    ["text/plain", None, "application/json", "application/grpc+json", "application/grpcx"],
-    ids=["text-plain", "none", "json", "grpc-json", "grpcx"],
+    "content_type", UNSPOKEN_CONTENT_TYPES.values(), ids=UNSPOKEN_CONTENT_TYPES.keys()
 )
 def test_non_grpc_content_type_is_refused_with_415(server, assert_serving, content_type):
     response = h2_request(
@@ -653,6 +663,22 @@ def test_non_grpc_content_type_is_refused_with_415(server, assert_serving, conte
     )
     assert response.ended, response.describe()
     assert response.http_status == "415", response.describe()
+    assert_serving()
+
+
+@pytest.mark.skipif(STOCK_TRANSPORT, reason="the stock transport speaks gRPC only")
+def test_a_grpc_frame_sent_as_connect_json_is_invalid_argument(server, assert_serving):
+    # application/json is Connect unary: a gRPC-framed body is not JSON, and Connect says so
+    # with HTTP 400 and its error JSON.
+    response = h2_request(
+        server.address,
+        f"/{SERVICE}/GetProduct",
+        get_product_frame(),
+        content_type="application/json",
+    )
+    assert response.ended, response.describe()
+    assert response.http_status == "400", response.describe()
+    assert json.loads(bytes(response.data))["code"] == "invalid_argument", response.describe()
     assert_serving()
 
 
@@ -752,18 +778,8 @@ def test_unary_request_framing_errors_are_internal(server, assert_serving, body)
     assert_serving()
 
 
-@pytest.mark.parametrize(
-    "data",
-    [
-        b"GET / HTTP/1.1\r\nHost: storefront\r\n\r\n",
-        b"\xff" * 64,
-        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x04\x09\x00\x00\x00\x00\x00\xff\xff\xff\xff",
-    ],
-    ids=["http1-request", "garbage", "continuation-without-headers"],
-)
-def test_connection_level_garbage_gets_a_goaway_and_the_server_goes_on(
-    server, assert_serving, data
-):
+def _exchange(server, data: bytes) -> bytes:
+    """Sends `data` on a connection of its own; everything the server sends until it closes."""
     host, port = server.address.rsplit(":", 1)
     received = b""
     with socket.create_connection((host, int(port)), timeout=READ_TIMEOUT) as sock:
@@ -771,6 +787,29 @@ def test_connection_level_garbage_gets_a_goaway_and_the_server_goes_on(
         with contextlib.suppress(ConnectionError):
             while chunk := sock.recv(65536):
                 received += chunk
+    return received
+
+
+#: Bytes that are not HTTP/2's preface. Storefront's transport reads them as HTTP/1.1 (one
+#: port serves browsers too); the stock transport speaks HTTP/2 only.
+NOT_A_PREFACE = {
+    "http1-request": b"GET / HTTP/1.1\r\nHost: storefront\r\nConnection: close\r\n\r\n",
+    "garbage": b"\xff" * 64,
+}
+CONTINUATION_WITHOUT_HEADERS = (
+    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x04\x09\x00\x00\x00\x00\x00\xff\xff\xff\xff"
+)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [CONTINUATION_WITHOUT_HEADERS, *(NOT_A_PREFACE.values() if STOCK_TRANSPORT else [])],
+    ids=["continuation-without-headers", *(NOT_A_PREFACE if STOCK_TRANSPORT else [])],
+)
+def test_connection_level_garbage_gets_a_goaway_and_the_server_goes_on(
+    server, assert_serving, data
+):
+    received = _exchange(server, data)
     # Frames: the server's SETTINGS, then a GOAWAY (type 7), then it closes.
     frame_types = []
     offset = 0
@@ -779,6 +818,22 @@ def test_connection_level_garbage_gets_a_goaway_and_the_server_goes_on(
         frame_types.append(received[offset + 3])
         offset += 9 + length
     assert 7 in frame_types, f"no GOAWAY frame in {received!r}"
+    assert_serving()
+
+
+@pytest.mark.skipif(STOCK_TRANSPORT, reason="the stock transport speaks HTTP/2 only")
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [(NOT_A_PREFACE["http1-request"], b"200"), (NOT_A_PREFACE["garbage"], b"400")],
+    ids=["http1-request", "garbage"],
+)
+def test_bytes_that_are_not_http2_get_an_http1_answer_and_the_server_goes_on(
+    server, assert_serving, data, status
+):
+    # An HTTP/1.1 request is answered as one (GET / is the web page); bytes that are neither
+    # protocol get HTTP/1.1's 400 and the connection closes.
+    received = _exchange(server, data)
+    assert received.startswith(b"HTTP/1.1 " + status), f"not an HTTP/1.1 {status!r}: {received[:200]!r}"
     assert_serving()
 
 

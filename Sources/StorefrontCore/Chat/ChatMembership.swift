@@ -55,12 +55,21 @@ public final class ChatMembership: Sendable {
     }
   }
 
+  /// What ``say(_:overLimit:)`` does with a message over the rate limit; either way it is
+  /// neither stored nor relayed.
+  public enum OverLimit: Sendable {
+    /// The member alone gets a SYSTEM notice on its stream (a `Chat` stream's messages have
+    /// no answer of their own).
+    case notice
+    /// The call throws `resourceExhausted` with a retry delay (a `SendChatMessage`).
+    case refuse
+  }
+
   /// Says `text` in the room: validates it, applies the rate limit, stores and relays it.
-  ///
-  /// A message over the rate limit is not relayed; the member alone gets a SYSTEM notice.
   /// - Throws: ``StorefrontError`` `invalidArgument` for empty or too long text, or control
-  ///   characters other than line breaks and tabs; store errors.
-  public func say(_ text: String) async throws {
+  ///   characters other than line breaks and tabs; `resourceExhausted` over the rate limit
+  ///   when `overLimit` is `.refuse`; store errors.
+  public func say(_ text: String, overLimit: OverLimit = .notice) async throws {
     let rule = TextRule(minimum: 1, maximum: self.hub.limits.maxTextLength)
     if let problem = rule.problem(with: text) {
       throw StorefrontError.invalidArgument(field: "text", problem)
@@ -68,14 +77,21 @@ public final class ChatMembership: Sendable {
     // A member that has left or was dropped says nothing more.
     guard self.outbox.ending == nil else { return }
     guard self.limiter.withLock({ $0.take() }) else {
-      self.outbox.push(
-        .notice(
-          room: self.room,
-          "Slow down: at most \(self.hub.limits.messagesPerSecond) messages per second. "
-            + "Your message was not sent."
+      let rate = self.hub.limits.messagesPerSecond
+      let limit = "at most \(rate) messages per second"
+      switch overLimit {
+      case .notice:
+        self.outbox.push(
+          .notice(room: self.room, "Slow down: \(limit). Your message was not sent.")
         )
-      )
-      return
+        return
+      case .refuse:
+        throw StorefrontError(
+          code: .resourceExhausted,
+          message: "too many messages: \(limit); this one was not sent",
+          retryDelay: .milliseconds(rate > 0 ? Int((1_000 / rate).rounded(.up)) : 1_000)
+        )
+      }
     }
     try await self.hub.publish(room: self.room, sender: self.sender, text: text, kind: .message)
   }

@@ -1,9 +1,14 @@
+import Synchronization
+
 /// The chat use case: a member's stream from its first message, which joins a product's
 /// room, to its leaving. The member then gets the room's recent history and every message of
 /// the room, its own included, in the room's one order.
 public struct ChatRooms: Sendable {
   let hub: ChatHub
   let products: any ProductStore
+  /// The members that follow a room (``follow(room:username:sender:send:)``), for
+  /// ``say(_:room:username:sender:)`` to speak through.
+  private let followers = ChatFollowers()
 
   /// - Parameters:
   ///   - hub: the live rooms.
@@ -36,8 +41,11 @@ public struct ChatRooms: Sendable {
     guard first.kind == .join else {
       throw StorefrontError.invalidArgument(field: "kind", "the first message must be a JOIN")
     }
-    let room = try Identifier.validate(first.room, field: "room")
-    let sender = try username ?? self.validSender(first.sender)
+    let (room, sender) = try self.validMember(
+      room: first.room,
+      username: username,
+      sender: first.sender
+    )
     _ = try await self.products.product(id: room)
 
     let membership = try await self.hub.join(room: room, sender: sender)
@@ -70,6 +78,60 @@ public struct ChatRooms: Sendable {
       await self.hub.leave(membership)
       throw error
     }
+  }
+
+  /// Serves one follower: chat for a client that cannot stream both ways (a browser). It
+  /// joins `room` as `username` (or, when nobody is signed in, the checked `sender`) and
+  /// sends what a ``serve(_:username:send:)`` member gets, history first, through `send`,
+  /// until the task is cancelled, `send` throws, the room closes or the server shuts down;
+  /// then it leaves. What the follower says goes through ``say(_:room:username:sender:)``.
+  /// - Throws: as ``serve(_:username:send:)``.
+  public func follow(
+    room: String,
+    username: String?,
+    sender: String,
+    send: @escaping @Sendable (ChatRecord) async throws -> Void
+  ) async throws {
+    let (room, sender) = try self.validMember(room: room, username: username, sender: sender)
+    _ = try await self.products.product(id: room)
+    let membership = try await self.hub.join(room: room, sender: sender)
+    self.followers.add(membership)
+    defer { self.followers.remove(membership) }
+    do {
+      try await Self.relay(membership, to: send)
+    } catch {
+      await self.hub.leave(membership)
+      throw error
+    }
+    await self.hub.leave(membership)
+  }
+
+  /// Says `text` in `room` through the caller's ``follow(room:username:sender:send:)``
+  /// (its latest, when it follows the room more than once): the message reaches the room,
+  /// the caller's own stream included, like one said on a ``serve(_:username:send:)`` stream.
+  /// - Throws: ``StorefrontError`` `invalidArgument` (room or name; the text, once the
+  ///   membership is found), `failedPrecondition` when the caller follows no such room here,
+  ///   `resourceExhausted` over the rate limit (nothing is said); store errors.
+  public func say(_ text: String, room: String, username: String?, sender: String) async throws {
+    let (room, sender) = try self.validMember(room: room, username: username, sender: sender)
+    guard let membership = self.followers.latest(room: room, sender: sender) else {
+      throw StorefrontError(
+        code: .failedPrecondition,
+        message: "'\(sender)' does not follow room '\(room)' on this server: call FollowChat first"
+      )
+    }
+    try await membership.say(text, overLimit: .refuse)
+  }
+
+  /// The room and the name a member joins under: the signed-in user, or the claimed name.
+  private func validMember(
+    room: String,
+    username: String?,
+    sender: String
+  ) throws(StorefrontError) -> (room: String, sender: String) {
+    let room = try Identifier.validate(room, field: "room")
+    if let username { return (room, username) }
+    return (room, try self.validSender(sender))
   }
 
   /// The two tasks that serve a chat member.
@@ -141,6 +203,36 @@ public struct ChatRooms: Sendable {
       )
     }
     return sender
+  }
+}
+
+/// The memberships of followers, by room and name.
+private final class ChatFollowers: Sendable {
+  private struct Key: Hashable {
+    var room: String
+    var sender: String
+  }
+
+  private let members = Mutex<[Key: [ChatMembership]]>([:])
+
+  func add(_ membership: ChatMembership) {
+    let key = Key(room: membership.room, sender: membership.sender)
+    self.members.withLock { $0[key, default: []].append(membership) }
+  }
+
+  func remove(_ membership: ChatMembership) {
+    let key = Key(room: membership.room, sender: membership.sender)
+    self.members.withLock { members in
+      members[key]?.removeAll { $0 === membership }
+      if members[key]?.isEmpty == true { members[key] = nil }
+    }
+  }
+
+  /// The latest membership of `sender` in `room` that has not ended.
+  func latest(room: String, sender: String) -> ChatMembership? {
+    self.members.withLock { members in
+      members[Key(room: room, sender: sender)]?.last { $0.outbox.ending == nil }
+    }
   }
 }
 

@@ -27,6 +27,8 @@ public struct AuthInterceptor: ServerInterceptor {
       Products.ImportProducts.descriptor: .writeCatalogue,
       Products.UploadProductImages.descriptor: .writeCatalogue,
       Products.Chat.descriptor: .chat,
+      Products.FollowChat.descriptor: .chat,
+      Products.SendChatMessage.descriptor: .chat,
       Storefront_V1_AuthService.Method.Login.descriptor: .signIn,
       Users.CreateUser.descriptor: .manageUsers,
       Users.ListUsers.descriptor: .manageUsers,

@@ -29,6 +29,8 @@ enum WebAPI {
       entry(Products.WatchProducts.self),
       entry(Products.DownloadProductImage.self),
       entry(Products.ImportProducts.self),
+      entry(Products.FollowChat.self),
+      entry(Products.SendChatMessage.self),
       entry(Auth.Login.self),
       entry(Users.CreateUser.self),
       entry(Users.ListUsers.self, get: true),
@@ -144,6 +146,8 @@ extension Storefront_V1_ProductService.Method.DeleteProduct: WebCallable {}
 extension Storefront_V1_ProductService.Method.WatchProducts: WebCallable {}
 extension Storefront_V1_ProductService.Method.DownloadProductImage: WebCallable {}
 extension Storefront_V1_ProductService.Method.ImportProducts: WebCallable {}
+extension Storefront_V1_ProductService.Method.FollowChat: WebCallable {}
+extension Storefront_V1_ProductService.Method.SendChatMessage: WebCallable {}
 extension Storefront_V1_AuthService.Method.Login: WebCallable {}
 extension Storefront_V1_UserService.Method.CreateUser: WebCallable {}
 extension Storefront_V1_UserService.Method.ListUsers: WebCallable {}

@@ -816,9 +816,10 @@ async function followChat(controller, room) {
   for (;;) {
     setChatState("Connecting…", "connecting");
     try {
+      // Connected once the first message comes (the history, or our own JOIN): only then is
+      // this member in the room, so that SendChatMessage finds it.
       const stream = client.serverStream(`${PRODUCTS}/FollowChat`, { room, sender: session.username }, {
         signal: controller.signal,
-        onHeaders: () => setChatState("Connected", "connected"),
       });
       for await (const message of stream) {
         if (controller !== chat.controller) return;

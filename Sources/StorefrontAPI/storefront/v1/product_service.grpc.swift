@@ -150,6 +150,32 @@ public enum Storefront_V1_ProductService: Sendable {
                 type: .clientStreaming
             )
         }
+        /// Namespace for "FollowChat" metadata.
+        public enum FollowChat: Sendable {
+            /// Request type for "FollowChat".
+            public typealias Input = Storefront_V1_FollowChatRequest
+            /// Response type for "FollowChat".
+            public typealias Output = Storefront_V1_ChatMessage
+            /// Descriptor for "FollowChat".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "storefront.v1.ProductService"),
+                method: "FollowChat",
+                type: .serverStreaming
+            )
+        }
+        /// Namespace for "SendChatMessage" metadata.
+        public enum SendChatMessage: Sendable {
+            /// Request type for "SendChatMessage".
+            public typealias Input = Storefront_V1_SendChatMessageRequest
+            /// Response type for "SendChatMessage".
+            public typealias Output = Storefront_V1_SendChatMessageResponse
+            /// Descriptor for "SendChatMessage".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "storefront.v1.ProductService"),
+                method: "SendChatMessage",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "storefront.v1.ProductService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             GetProduct.descriptor,
@@ -161,7 +187,9 @@ public enum Storefront_V1_ProductService: Sendable {
             DeleteProduct.descriptor,
             WatchProducts.descriptor,
             DownloadProductImage.descriptor,
-            ImportProducts.descriptor
+            ImportProducts.descriptor,
+            FollowChat.descriptor,
+            SendChatMessage.descriptor
         ]
     }
 }
@@ -385,6 +413,49 @@ extension Storefront_V1_ProductService {
             request: GRPCCore.StreamingServerRequest<Storefront_V1_ImportProductsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_ImportProductsResponse>
+
+        /// Handle the "FollowChat" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Chat for clients that cannot stream both ways (browsers): joins a product's chat room as
+        /// > the signed-in user and streams what `Chat` would, the room's recent history then every
+        /// > message, until the call ends, which leaves the room.
+        /// > Errors: INVALID_ARGUMENT, NOT_FOUND (room), RESOURCE_EXHAUSTED (room full, too slow),
+        /// > UNAVAILABLE (shutdown).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Storefront_V1_FollowChatRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Storefront_V1_ChatMessage` messages.
+        func followChat(
+            request: GRPCCore.StreamingServerRequest<Storefront_V1_FollowChatRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_ChatMessage>
+
+        /// Handle the "SendChatMessage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Says `text` in a room the caller follows (FollowChat on this server); the message comes
+        /// > back, with its sequence, on the caller's FollowChat stream.
+        /// > Errors: INVALID_ARGUMENT (text), FAILED_PRECONDITION (not following the room),
+        /// > RESOURCE_EXHAUSTED (over the chat rate: nothing was said; RetryInfo says when to retry).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Storefront_V1_SendChatMessageRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Storefront_V1_SendChatMessageResponse` messages.
+        func sendChatMessage(
+            request: GRPCCore.StreamingServerRequest<Storefront_V1_SendChatMessageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_SendChatMessageResponse>
     }
 
     /// Service protocol for the "storefront.v1.ProductService" service.
@@ -592,6 +663,49 @@ extension Storefront_V1_ProductService {
             request: GRPCCore.StreamingServerRequest<Storefront_V1_ImportProductsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Storefront_V1_ImportProductsResponse>
+
+        /// Handle the "FollowChat" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Chat for clients that cannot stream both ways (browsers): joins a product's chat room as
+        /// > the signed-in user and streams what `Chat` would, the room's recent history then every
+        /// > message, until the call ends, which leaves the room.
+        /// > Errors: INVALID_ARGUMENT, NOT_FOUND (room), RESOURCE_EXHAUSTED (room full, too slow),
+        /// > UNAVAILABLE (shutdown).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Storefront_V1_FollowChatRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Storefront_V1_ChatMessage` messages.
+        func followChat(
+            request: GRPCCore.ServerRequest<Storefront_V1_FollowChatRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_ChatMessage>
+
+        /// Handle the "SendChatMessage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Says `text` in a room the caller follows (FollowChat on this server); the message comes
+        /// > back, with its sequence, on the caller's FollowChat stream.
+        /// > Errors: INVALID_ARGUMENT (text), FAILED_PRECONDITION (not following the room),
+        /// > RESOURCE_EXHAUSTED (over the chat rate: nothing was said; RetryInfo says when to retry).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Storefront_V1_SendChatMessageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Storefront_V1_SendChatMessageResponse` message.
+        func sendChatMessage(
+            request: GRPCCore.ServerRequest<Storefront_V1_SendChatMessageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Storefront_V1_SendChatMessageResponse>
     }
 
     /// Simple service protocol for the "storefront.v1.ProductService" service.
@@ -801,6 +915,50 @@ extension Storefront_V1_ProductService {
             request: GRPCCore.RPCAsyncSequence<Storefront_V1_ImportProductsRequest, any Swift.Error>,
             context: GRPCCore.ServerContext
         ) async throws -> Storefront_V1_ImportProductsResponse
+
+        /// Handle the "FollowChat" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Chat for clients that cannot stream both ways (browsers): joins a product's chat room as
+        /// > the signed-in user and streams what `Chat` would, the room's recent history then every
+        /// > message, until the call ends, which leaves the room.
+        /// > Errors: INVALID_ARGUMENT, NOT_FOUND (room), RESOURCE_EXHAUSTED (room full, too slow),
+        /// > UNAVAILABLE (shutdown).
+        ///
+        /// - Parameters:
+        ///   - request: A `Storefront_V1_FollowChatRequest` message.
+        ///   - response: A response stream of `Storefront_V1_ChatMessage` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func followChat(
+            request: Storefront_V1_FollowChatRequest,
+            response: GRPCCore.RPCWriter<Storefront_V1_ChatMessage>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "SendChatMessage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Says `text` in a room the caller follows (FollowChat on this server); the message comes
+        /// > back, with its sequence, on the caller's FollowChat stream.
+        /// > Errors: INVALID_ARGUMENT (text), FAILED_PRECONDITION (not following the room),
+        /// > RESOURCE_EXHAUSTED (over the chat rate: nothing was said; RetryInfo says when to retry).
+        ///
+        /// - Parameters:
+        ///   - request: A `Storefront_V1_SendChatMessageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Storefront_V1_SendChatMessageResponse` to respond with.
+        func sendChatMessage(
+            request: Storefront_V1_SendChatMessageRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Storefront_V1_SendChatMessageResponse
     }
 }
 
@@ -918,6 +1076,28 @@ extension Storefront_V1_ProductService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Storefront_V1_ProductService.Method.FollowChat.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Storefront_V1_FollowChatRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Storefront_V1_ChatMessage>(),
+            handler: { request, context in
+                try await self.followChat(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Storefront_V1_ProductService.Method.SendChatMessage.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Storefront_V1_SendChatMessageRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Storefront_V1_SendChatMessageResponse>(),
+            handler: { request, context in
+                try await self.sendChatMessage(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1018,6 +1198,28 @@ extension Storefront_V1_ProductService.ServiceProtocol {
     ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_ImportProductsResponse> {
         let response = try await self.importProducts(
             request: request,
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func followChat(
+        request: GRPCCore.StreamingServerRequest<Storefront_V1_FollowChatRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_ChatMessage> {
+        let response = try await self.followChat(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func sendChatMessage(
+        request: GRPCCore.StreamingServerRequest<Storefront_V1_SendChatMessageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_SendChatMessageResponse> {
+        let response = try await self.sendChatMessage(
+            request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
@@ -1167,6 +1369,36 @@ extension Storefront_V1_ProductService.SimpleServiceProtocol {
         return GRPCCore.ServerResponse<Storefront_V1_ImportProductsResponse>(
             message: try await self.importProducts(
                 request: request.messages,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func followChat(
+        request: GRPCCore.ServerRequest<Storefront_V1_FollowChatRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Storefront_V1_ChatMessage> {
+        return GRPCCore.StreamingServerResponse<Storefront_V1_ChatMessage>(
+            metadata: [:],
+            producer: { writer in
+                try await self.followChat(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func sendChatMessage(
+        request: GRPCCore.ServerRequest<Storefront_V1_SendChatMessageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Storefront_V1_SendChatMessageResponse> {
+        return GRPCCore.ServerResponse<Storefront_V1_SendChatMessageResponse>(
+            message: try await self.sendChatMessage(
+                request: request.message,
                 context: context
             ),
             metadata: [:]
@@ -1429,6 +1661,59 @@ extension Storefront_V1_ProductService {
             deserializer: some GRPCCore.MessageDeserializer<Storefront_V1_ImportProductsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Storefront_V1_ImportProductsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "FollowChat" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Chat for clients that cannot stream both ways (browsers): joins a product's chat room as
+        /// > the signed-in user and streams what `Chat` would, the room's recent history then every
+        /// > message, until the call ends, which leaves the room.
+        /// > Errors: INVALID_ARGUMENT, NOT_FOUND (room), RESOURCE_EXHAUSTED (room full, too slow),
+        /// > UNAVAILABLE (shutdown).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Storefront_V1_FollowChatRequest` message.
+        ///   - serializer: A serializer for `Storefront_V1_FollowChatRequest` messages.
+        ///   - deserializer: A deserializer for `Storefront_V1_ChatMessage` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func followChat<Result>(
+            request: GRPCCore.ClientRequest<Storefront_V1_FollowChatRequest>,
+            serializer: some GRPCCore.MessageSerializer<Storefront_V1_FollowChatRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Storefront_V1_ChatMessage>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Storefront_V1_ChatMessage>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SendChatMessage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Says `text` in a room the caller follows (FollowChat on this server); the message comes
+        /// > back, with its sequence, on the caller's FollowChat stream.
+        /// > Errors: INVALID_ARGUMENT (text), FAILED_PRECONDITION (not following the room),
+        /// > RESOURCE_EXHAUSTED (over the chat rate: nothing was said; RetryInfo says when to retry).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Storefront_V1_SendChatMessageRequest` message.
+        ///   - serializer: A serializer for `Storefront_V1_SendChatMessageRequest` messages.
+        ///   - deserializer: A deserializer for `Storefront_V1_SendChatMessageResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func sendChatMessage<Result>(
+            request: GRPCCore.ClientRequest<Storefront_V1_SendChatMessageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Storefront_V1_SendChatMessageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Storefront_V1_SendChatMessageResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Storefront_V1_SendChatMessageResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1797,6 +2082,79 @@ extension Storefront_V1_ProductService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "FollowChat" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Chat for clients that cannot stream both ways (browsers): joins a product's chat room as
+        /// > the signed-in user and streams what `Chat` would, the room's recent history then every
+        /// > message, until the call ends, which leaves the room.
+        /// > Errors: INVALID_ARGUMENT, NOT_FOUND (room), RESOURCE_EXHAUSTED (room full, too slow),
+        /// > UNAVAILABLE (shutdown).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Storefront_V1_FollowChatRequest` message.
+        ///   - serializer: A serializer for `Storefront_V1_FollowChatRequest` messages.
+        ///   - deserializer: A deserializer for `Storefront_V1_ChatMessage` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func followChat<Result>(
+            request: GRPCCore.ClientRequest<Storefront_V1_FollowChatRequest>,
+            serializer: some GRPCCore.MessageSerializer<Storefront_V1_FollowChatRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Storefront_V1_ChatMessage>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Storefront_V1_ChatMessage>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Storefront_V1_ProductService.Method.FollowChat.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SendChatMessage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Says `text` in a room the caller follows (FollowChat on this server); the message comes
+        /// > back, with its sequence, on the caller's FollowChat stream.
+        /// > Errors: INVALID_ARGUMENT (text), FAILED_PRECONDITION (not following the room),
+        /// > RESOURCE_EXHAUSTED (over the chat rate: nothing was said; RetryInfo says when to retry).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Storefront_V1_SendChatMessageRequest` message.
+        ///   - serializer: A serializer for `Storefront_V1_SendChatMessageRequest` messages.
+        ///   - deserializer: A deserializer for `Storefront_V1_SendChatMessageResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func sendChatMessage<Result>(
+            request: GRPCCore.ClientRequest<Storefront_V1_SendChatMessageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Storefront_V1_SendChatMessageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Storefront_V1_SendChatMessageResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Storefront_V1_SendChatMessageResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Storefront_V1_ProductService.Method.SendChatMessage.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2094,6 +2452,69 @@ extension Storefront_V1_ProductService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Storefront_V1_ImportProductsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Storefront_V1_ImportProductsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "FollowChat" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Chat for clients that cannot stream both ways (browsers): joins a product's chat room as
+    /// > the signed-in user and streams what `Chat` would, the room's recent history then every
+    /// > message, until the call ends, which leaves the room.
+    /// > Errors: INVALID_ARGUMENT, NOT_FOUND (room), RESOURCE_EXHAUSTED (room full, too slow),
+    /// > UNAVAILABLE (shutdown).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Storefront_V1_FollowChatRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func followChat<Result>(
+        request: GRPCCore.ClientRequest<Storefront_V1_FollowChatRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Storefront_V1_ChatMessage>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.followChat(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Storefront_V1_FollowChatRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Storefront_V1_ChatMessage>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SendChatMessage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Says `text` in a room the caller follows (FollowChat on this server); the message comes
+    /// > back, with its sequence, on the caller's FollowChat stream.
+    /// > Errors: INVALID_ARGUMENT (text), FAILED_PRECONDITION (not following the room),
+    /// > RESOURCE_EXHAUSTED (over the chat rate: nothing was said; RetryInfo says when to retry).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Storefront_V1_SendChatMessageRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func sendChatMessage<Result>(
+        request: GRPCCore.ClientRequest<Storefront_V1_SendChatMessageRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Storefront_V1_SendChatMessageResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.sendChatMessage(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Storefront_V1_SendChatMessageRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Storefront_V1_SendChatMessageResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2436,6 +2857,77 @@ extension Storefront_V1_ProductService.ClientProtocol {
             producer: producer
         )
         return try await self.importProducts(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "FollowChat" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Chat for clients that cannot stream both ways (browsers): joins a product's chat room as
+    /// > the signed-in user and streams what `Chat` would, the room's recent history then every
+    /// > message, until the call ends, which leaves the room.
+    /// > Errors: INVALID_ARGUMENT, NOT_FOUND (room), RESOURCE_EXHAUSTED (room full, too slow),
+    /// > UNAVAILABLE (shutdown).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func followChat<Result>(
+        _ message: Storefront_V1_FollowChatRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Storefront_V1_ChatMessage>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Storefront_V1_FollowChatRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.followChat(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SendChatMessage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Says `text` in a room the caller follows (FollowChat on this server); the message comes
+    /// > back, with its sequence, on the caller's FollowChat stream.
+    /// > Errors: INVALID_ARGUMENT (text), FAILED_PRECONDITION (not following the room),
+    /// > RESOURCE_EXHAUSTED (over the chat rate: nothing was said; RetryInfo says when to retry).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func sendChatMessage<Result>(
+        _ message: Storefront_V1_SendChatMessageRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Storefront_V1_SendChatMessageResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Storefront_V1_SendChatMessageRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.sendChatMessage(
             request: request,
             options: options,
             onResponse: handleResponse
