@@ -133,6 +133,17 @@ final class HTTP1Adapter: ChannelDuplexHandler {
     }
   }
 
+  func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    guard error is HTTPParserError else {
+      context.fireErrorCaught(error)
+      return
+    }
+    // Bytes NIO cannot parse as HTTP/1.1: its error handler has answered 400 with
+    // `Connection: close` (unless a response had begun); nothing more can be read, so the
+    // connection closes, and its closing ends a request in flight.
+    context.close(promise: nil)
+  }
+
   func read(context: ChannelHandlerContext) {
     if self.current != nil, !self.requestEnded, self.window <= 0 {
       self.readHeld = true

@@ -759,6 +759,8 @@ def test_first_log_line_lists_every_setting_with_its_effective_value(start_serve
         "tls-cert": "unset",
         "tls-key": "unset",
         "tls-client-ca": "unset",
+        "web-origin": "unset",
+        "web-root": "unset",
     }
     expected = {option: given.get(option, default) for option, default in options.items()}
     assert {o: v for o, v in expected.items() if v is None} == {}, "no default documented"
