@@ -213,25 +213,33 @@ EOF
 get_message "$storefront_addr" "$work/get.bin"
 # The stock server's catalogue has ids of its own.
 get_message "$stock_addr" "$work/get-stock.bin"
-# h2load_run TARGET ADDR PID [MESSAGE_FILE]
+# h2load_run TARGET ADDR PID [MESSAGE_FILE [NAME CONTENT_TYPE]]: NAME (h2load) names the
+# results; CONTENT_TYPE (application/grpc) the protocol, for the web protocols' runs.
 h2load_run() {
-  local target="$1" addr="$2" pid="$3" message="${4:-$work/get.bin}"
+  local target="$1" addr="$2" pid="$3" message="${4:-$work/get.bin}" name="${5:-h2load}"
+  local type="${6:-application/grpc}"
   local url="http://$addr/storefront.v1.ProductService/GetProduct"
-  local status
-  status="$(nghttp -v -H 'content-type: application/grpc' -H 'te: trailers' -d "$message" \
-    "$url" 2>&1 | sed -n 's/.*grpc-status: \([0-9]*\).*/\1/p' | head -1)"
-  [[ "$status" == 0 ]] || { echo "h2load check: $target answered grpc-status '$status'" >&2; exit 1; }
+  local answer
+  answer="$(nghttp -v -H "content-type: $type" -H 'te: trailers' -d "$message" "$url" 2>&1)"
+  if [[ "$type" == application/grpc ]]; then
+    local status
+    status="$(sed -n 's/.*grpc-status: \([0-9]*\).*/\1/p' <<<"$answer" | head -1)"
+    [[ "$status" == 0 ]] || { echo "h2load check: $target answered grpc-status '$status'" >&2; exit 1; }
+  elif ! grep -q ':status: 200' <<<"$answer" || grep -q 'grpc-status: [1-9]' <<<"$answer"; then
+    echo "h2load check: $target ($type) failed: $answer" >&2
+    exit 1
+  fi
   local before cpu_before cpu_from
   before="$(rss_kib "$pid")"
   reset_peak "$pid"
-  h2load -c 4 -m 32 -D "$duration" --warm-up-time "$warmup" -H 'content-type: application/grpc' \
-    -H 'te: trailers' -d "$message" "$url" >"$work/h2load.$target.txt" &
+  h2load -c 4 -m 32 -D "$duration" --warm-up-time "$warmup" -H "content-type: $type" \
+    -H 'te: trailers' -d "$message" "$url" >"$work/$name.$target.txt" &
   local h2load_pid=$!
   sleep "$warmup"
   cpu_before="$(cpu_seconds "$pid")"
   cpu_from="$(now)"
   wait "$h2load_pid"
-  python3 - "$work/h2load.$target.txt" "$results/h2load.$target.json" "$target" "$before" \
+  python3 - "$work/$name.$target.txt" "$results/$name.$target.json" "$target" "$before" \
     "$(hwm_kib "$pid")" "$duration" "$(echo "$(cpu_seconds "$pid") - $cpu_before" | bc -l)" \
     "$(echo "$(now) - $cpu_from" | bc -l)" <<'EOF'
 import json, re, sys
@@ -251,12 +259,28 @@ json.dump(dict(
     rssBeforeKiB=int(before), rssPeakKiB=int(peak), serverCPUSeconds=float(cpu),
     serverCPUWallSeconds=float(wall)), open(target, "w"))
 EOF
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  %-10s %-10s %12.0f calls/s  mean %.3f ms  errors %d" % ("h2load", r["label"], r["unitsPerSecond"], r["latencyMilliseconds"]["mean"], r["errors"]))' "$results/h2load.$target.json" >&2
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  %-10s %-10s %12.0f calls/s  mean %.3f ms  errors %d" % ("h2load", r["label"], r["unitsPerSecond"], r["latencyMilliseconds"]["mean"], r["errors"]))' "$results/$name.$target.json" >&2
 }
 h2load_run storefront "$storefront_addr" "$storefront_pid"
 h2load_run stock "$stock_addr" "$stock_pid" "$work/get-stock.bin"
 h2load_run baseline "$baseline_addr" "$baseline_pid"
 h2load_run grpcgo "$grpcgo_addr" "$grpcgo_pid"
+
+# The same call over the web protocols on Storefront's one port: Connect unary (JSON and
+# proto bodies) and gRPC-Web, each beside the gRPC run above.
+echo "== h2load -c 4 -m 32 GetProduct over Connect and gRPC-Web" >&2
+python3 - "$work/get.bin" "$work" <<'EOF'
+import json, sys
+message = open(sys.argv[1], "rb").read()[5:]
+open(sys.argv[2] + "/get.json", "w").write(json.dumps({"id": message[2:].decode()}))
+open(sys.argv[2] + "/get.proto", "wb").write(message)
+EOF
+h2load_run connect-json "$storefront_addr" "$storefront_pid" "$work/get.json" h2load-web \
+  application/json
+h2load_run connect-proto "$storefront_addr" "$storefront_pid" "$work/get.proto" h2load-web \
+  application/proto
+h2load_run grpc-web "$storefront_addr" "$storefront_pid" "$work/get.bin" h2load-web \
+  application/grpc-web+proto
 
 # 1,000 idle connections, each having served one call, against every server.
 echo "== 1,000 idle connections" >&2
@@ -427,6 +451,17 @@ lines += ["", "Server CPU per unit of work (user and system time from /proc over
 for row in rows:
     lines.append("| %(scenario)s | %(storefrontCPU)s | %(stockCPU)s | %(baselineCPU)s | %(grpcgoCPU)s | "
                  "%(storefrontPeakRSS)s | %(stockPeakRSS)s | %(baselinePeakRSS)s | %(grpcgoPeakRSS)s |" % row)
+web = [("gRPC", runs.get("h2load.storefront"))] + [
+    (label, runs.get("h2load-web." + key)) for label, key in (
+        ("Connect unary, JSON", "connect-json"), ("Connect unary, proto", "connect-proto"),
+        ("gRPC-Web, binary", "grpc-web"))]
+if all(run for _, run in web):
+    lines += ["", "GetProduct of one product by protocol on Storefront's one port (h2load -c 4 -m 32):",
+              "", "| protocol | calls/s | vs gRPC | mean latency | CPU per call |", "|---|---|---|---|---|"]
+    for label, run in web:
+        lines.append("| %s | %s | %s | %.3f ms | %s |" % (label, rate(run), ratio(run, web[0][1]),
+                     run["latencyMilliseconds"]["mean"], cpu_per_unit(run))
+                     + (" %d errors" % run["errors"] if run["errors"] else ""))
 idle = [(target, runs.get("idle." + target)) for target in ("storefront", "stock", "baseline", "grpcgo")]
 if any(run for _, run in idle):
     lines += ["", "| 1,000 idle connections (one call served on each) | RSS growth per connection |",
