@@ -797,6 +797,88 @@ def test_chat_member_leaving_is_announced(stub):
     assert left.sender == "bob"
 
 
+class FollowSession(ChatSession):
+    """One FollowChat stream (chat for a client that cannot stream both ways), read as a Chat
+    stream is; what its member says goes through SendChatMessage."""
+
+    def follow(self, room: str, sender: str) -> list[ChatMessage]:
+        """Follows `room` as `sender`; what arrived up to and including the member's JOIN."""
+        self.sender = sender
+        call = self._stub.FollowChat(
+            chat_pb2.FollowChatRequest(room=room),
+            timeout=CHAT_DEADLINE,
+            metadata=((CHAT_AS_KEY, sender),),
+        )
+        StreamReader.__init__(self, call)
+        return self.receive_until(is_join_of(sender))
+
+    def say(self, room: str, text: str, sender: str = "") -> None:
+        send_chat_message(self._stub, room, text, sender or self.sender)
+
+    def finish(self) -> None:
+        if self.call is not None:
+            self.call.cancel()
+
+
+def send_chat_message(stub, room: str, text: str, sender: str) -> None:
+    stub.SendChatMessage(
+        chat_pb2.SendChatMessageRequest(room=room, text=text),
+        timeout=RPC_TIMEOUT,
+        metadata=((CHAT_AS_KEY, sender),),
+    )
+
+
+def test_follow_chat_and_send_chat_message_share_a_room_with_chat_members(stub):
+    room = create_product(stub).id
+    with raises_rpc(Code.FAILED_PRECONDITION):  # speaking needs a follow of the room
+        send_chat_message(stub, room, "too early", "py-follower")
+    with FollowSession(stub) as follower, ChatSession(stub) as member:
+        joined = follower.follow(room, "py-follower")
+        assert [m.kind for m in joined] == [ChatMessage.JOIN]
+        member.join_and_wait(room, "py-member")
+        follower.receive_until(is_join_of("py-member"))
+
+        follower.say(room, "Is it in stock?")
+        member.say(room, "Three left.")
+        follower.say(room, "Thanks")
+        seen_by_follower = follower.receive_messages(3)
+        seen_by_member = member.receive_messages(3)
+        # One order for both (the member's message may land anywhere: its stream is not
+        # the follower's calls); the follower's two keep the order they were sent in.
+        assert summary(seen_by_follower) == summary(seen_by_member)
+        assert sorted((m.sender, m.text) for m in seen_by_follower) == [
+            ("py-follower", "Is it in stock?"),
+            ("py-follower", "Thanks"),
+            ("py-member", "Three left."),
+        ]
+        assert [m.text for m in seen_by_follower if m.sender == "py-follower"] == [
+            "Is it in stock?",
+            "Thanks",
+        ]
+
+        # Ending the FollowChat call leaves the room, announced to the others.
+        follower.cancel()
+        left = member.receive_until(lambda m: m.kind == ChatMessage.LEAVE)[-1]
+        assert left.sender == "py-follower"
+    with raises_rpc(Code.FAILED_PRECONDITION):
+        send_chat_message(stub, room, "gone", "py-follower")
+
+
+def test_follow_chat_refuses_bad_rooms_and_send_chat_message_bad_text(stub, assert_serving):
+    room = create_product(stub).id
+    cases = (("", Code.INVALID_ARGUMENT, "room"), (UNKNOWN_ID, Code.NOT_FOUND, None))
+    for bad_room, code, field in cases:
+        call = stub.FollowChat(chat_pb2.FollowChatRequest(room=bad_room), timeout=RPC_TIMEOUT)
+        with raises_rpc(code, field):
+            next(call)
+    with FollowSession(stub) as follower:
+        follower.follow(room, "py-follower")
+        for text in ("", "x" * 2_001, "bell\x07"):
+            with raises_rpc(Code.INVALID_ARGUMENT, "text"):
+                follower.say(room, text)
+    assert_serving()
+
+
 def test_chat_first_message_must_be_join(stub, assert_serving):
     room = create_product(stub).id
     with ChatSession(stub) as session:
