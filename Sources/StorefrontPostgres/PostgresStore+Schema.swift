@@ -109,6 +109,19 @@ extension PostgresStore {
       );
       """
     ),
+    (
+      3,
+      """
+      -- Failed sign-ins by username, counted by every replica (PostgresLoginThrottle).
+      CREATE TABLE login_failure (
+        username TEXT COLLATE "C" PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_failure TIMESTAMPTZ NOT NULL,
+        locked_until TIMESTAMPTZ
+      );
+      CREATE INDEX login_failure_by_time ON login_failure (last_failure);
+      """
+    ),
   ]
 
   /// The advisory lock key that migrations run under: replicas starting together migrate

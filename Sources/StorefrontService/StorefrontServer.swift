@@ -271,7 +271,10 @@ public final class StorefrontServer: Service, Sendable {
       users: store,
       tokens: try await AccessTokens(key: key, lifetime: configuration.auth.tokenLifetime),
       hasher: hasher,
-      throttle: LoginThrottle(configuration: configuration.auth.throttle),
+      // On PostgreSQL failures count in the database, across replicas; else in this process.
+      throttle: (store as? PostgresStore).map {
+        PostgresLoginThrottle(store: $0, configuration: configuration.auth.throttle)
+      } ?? LoginThrottle(configuration: configuration.auth.throttle),
       configuration: Authenticator.Configuration(userCacheTime: configuration.auth.userCacheTime)
     )
   }

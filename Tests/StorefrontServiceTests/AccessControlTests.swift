@@ -30,14 +30,14 @@ enum Caller: String, CaseIterable, Sendable {
 enum API: String, CaseIterable, Sendable {
   case getProduct, listProducts, watchProducts, downloadProductImage
   case createProduct, updateProduct, deleteProduct, importProducts, uploadProductImages
-  case chat, login, createUser, listUsers, disableUser
+  case chat, followChat, sendChatMessage, login, createUser, listUsers, disableUser
 
   var action: Action {
     switch self {
     case .getProduct, .listProducts, .watchProducts, .downloadProductImage: .readCatalogue
     case .createProduct, .updateProduct, .deleteProduct, .importProducts, .uploadProductImages:
       .writeCatalogue
-    case .chat: .chat
+    case .chat, .followChat, .sendChatMessage: .chat
     case .login: .signIn
     case .createUser, .listUsers, .disableUser: .manageUsers
     }
@@ -153,6 +153,15 @@ struct AccessControlTests {
               code = error.code
             }
             #expect(code == api.expected(for: caller), "\(api) as \(caller)")
+            if code == nil, api == .followChat || api == .sendChatMessage {
+              // The call ended by cancelling its FollowChat, whose LEAVE the server stores a
+              // moment later: wait for it, so that it is not taken for the next caller's.
+              let left = try await eventually {
+                try await server.store.recentMessages(room: product.id, before: .max, limit: 1)
+                  .first?.kind == .leave
+              }
+              #expect(left, "\(api) as \(caller) never left")
+            }
             if code != nil {
               let after = try await StoreFingerprint.of(server.store, room: product.id)
               #expect(after == before, "\(api) as \(caller) wrote")
@@ -225,6 +234,26 @@ struct AccessControlTests {
         try await writer.write(.with { $0.kind = .leave })
       } onResponse: { response in
         for try await _ in response.messages {}
+      }
+    case .followChat:
+      try await products.followChat(.with { $0.room = product.id }, metadata: metadata) {
+        var messages = $0.messages.makeAsyncIterator()
+        _ = try await messages.next()  // the member's own JOIN: it is in the room
+      }
+    case .sendChatMessage:
+      let say = Storefront_V1_SendChatMessageRequest.with {
+        $0.room = product.id
+        $0.text = "hello"
+      }
+      do {
+        _ = try await products.sendChatMessage(say, metadata: metadata)
+      } catch let error as RPCError where error.code == .failedPrecondition {
+        // Allowed, but speaking needs a FollowChat of the room: follow it, then speak.
+        try await products.followChat(.with { $0.room = product.id }, metadata: metadata) {
+          var messages = $0.messages.makeAsyncIterator()
+          _ = try await messages.next()
+          _ = try await products.sendChatMessage(say, metadata: metadata)
+        }
       }
     case .login:
       _ = try await Storefront_V1_AuthService.Client(wrapping: grpc).login(

@@ -34,7 +34,7 @@ from conftest import (
     create_product,
     unique_category,
 )
-from storefront.v1 import product_pb2, product_service_pb2_grpc
+from storefront.v1 import auth_pb2, auth_pb2_grpc, product_pb2, product_service_pb2_grpc
 from test_storefront import get_product, update_product
 from test_streams import Watch
 
@@ -179,6 +179,27 @@ def test_a_token_signed_in_on_a_works_on_b(replicas):
     with contextlib.closing(authorized_channel(replicas.b.address, replicas.a.token)) as channel:
         created = create_product(stub_of(channel), name="Made on B with A's token")
     assert get_product(stub_of(replicas.a.channel), created.id) == created
+
+
+def test_the_sign_in_lockout_counts_guesses_on_every_replica(replicas):
+    # Five failures are free per username (the default). Spread over two replicas, each of
+    # which alone has seen three, the sixth still starts the lockout, and both keep it.
+    username = f"guesser-{uuid.uuid4().hex[:8]}"
+    request = auth_pb2.LoginRequest(username=username, password="not the password")
+
+    def sign_in(address: str) -> grpc.StatusCode:
+        with grpc.insecure_channel(address) as channel:
+            try:
+                auth_pb2_grpc.AuthServiceStub(channel).Login(request, timeout=RPC_TIMEOUT)
+            except grpc.RpcError as error:
+                return error.code()
+        return grpc.StatusCode.OK
+
+    addresses = [replicas.a.address, replicas.b.address] * 3
+    codes = [sign_in(address) for address in addresses]
+    assert codes == [grpc.StatusCode.UNAUTHENTICATED] * 5 + [grpc.StatusCode.RESOURCE_EXHAUSTED]
+    for address in (replicas.a.address, replicas.b.address, replicas.balancer):
+        assert sign_in(address) == grpc.StatusCode.RESOURCE_EXHAUSTED, address
 
 
 def test_watchers_on_either_replica_see_concurrent_writes_on_both_once_in_order(replicas):

@@ -28,7 +28,7 @@ public final class Authenticator: Sendable {
   private let users: any UserStore
   private let hasher: PasswordHasher
   /// Failed sign-ins by username.
-  public let throttle: LoginThrottle
+  public let throttle: any LoginThrottling
   /// Issues and checks tokens.
   public let tokens: AccessTokens
   private let configuration: Configuration
@@ -41,7 +41,7 @@ public final class Authenticator: Sendable {
     users: any UserStore,
     tokens: AccessTokens,
     hasher: PasswordHasher = PasswordHasher(),
-    throttle: LoginThrottle = LoginThrottle(),
+    throttle: any LoginThrottling = LoginThrottle(),
     configuration: Configuration = Configuration()
   ) {
     self.users = users
@@ -56,7 +56,7 @@ public final class Authenticator: Sendable {
   ///   disabled user, without saying which; `resourceExhausted` with a ``StorefrontError/retryDelay``
   ///   while the username is locked out after repeated failures.
   public func signIn(username: String, password: String) async throws -> AccessTokens.Issued {
-    if let wait = self.throttle.waitTime(for: username) {
+    if let wait = try await self.throttle.waitBeforeAttempt(by: username) {
       throw Self.lockedOut(wait)
     }
     let user = try await self.users.user(named: username)
@@ -74,12 +74,14 @@ public final class Authenticator: Sendable {
       }
     }
     guard valid, let user, user.isEnabled else {
-      if let lockout = self.throttle.recordFailure(for: username) {
+      // Counted even when the caller has gone: cancelling each guess must not skip its count.
+      let throttle = self.throttle
+      if let lockout = try await uncancelled({ try await throttle.countFailure(of: username) }) {
         throw Self.lockedOut(lockout)
       }
       throw StorefrontError(code: .unauthenticated, message: "wrong username or password")
     }
-    self.throttle.recordSuccess(for: username)
+    try await self.throttle.clearFailures(of: username)
     return try await self.tokens.issue(for: Principal(username: user.username, role: user.role))
   }
 

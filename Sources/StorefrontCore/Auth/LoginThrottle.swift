@@ -35,6 +35,15 @@ public final class LoginThrottle: Sendable {
       self.forgetAfter = forgetAfter
       self.capacity = capacity
     }
+
+    /// The lockout that starts with the `failures`th failure in a row; nil while failures
+    /// are still free. 1, 2, 4, ... times the base, capped.
+    public func lockout(afterFailures failures: Int) -> Duration? {
+      let excess = failures - self.freeFailures
+      guard excess > 0 else { return nil }
+      // The shift is capped so that it never overflows.
+      return min(self.baseLockout * (1 << min(excess - 1, 20)), self.maxLockout)
+    }
   }
 
   private struct Record {
@@ -81,14 +90,9 @@ public final class LoginThrottle: Sendable {
       }
       record.failures += 1
       record.lastFailure = now
-      let excess = record.failures - self.configuration.freeFailures
-      var lockout: Duration?
-      if excess > 0 {
-        // 1, 2, 4, ... times the base, capped; the shift is capped so it never overflows.
-        let factor = 1 << min(excess - 1, 20)
-        let duration = min(self.configuration.baseLockout * factor, self.configuration.maxLockout)
-        record.lockedUntil = now + duration
-        lockout = duration
+      let lockout = self.configuration.lockout(afterFailures: record.failures)
+      if let lockout {
+        record.lockedUntil = now + lockout
       }
       if records[username] == nil, records.count >= self.configuration.capacity {
         Self.makeRoom(in: &records, now: now, capacity: self.configuration.capacity)
@@ -121,5 +125,32 @@ public final class LoginThrottle: Sendable {
     for (username, _) in oldest {
       records[username] = nil
     }
+  }
+}
+
+/// Where failed sign-ins are counted: in this process (``LoginThrottle``), or, when replicas
+/// share a database, in it, so that spreading guesses over replicas gains an attacker nothing.
+public protocol LoginThrottling: Sendable {
+  /// The limits the throttle applies.
+  var configuration: LoginThrottle.Configuration { get }
+  /// How long `username` must still wait before another attempt; nil when it may try now.
+  func waitBeforeAttempt(by username: String) async throws -> Duration?
+  /// Counts a failed attempt; returns the lockout that starts now, nil while failures are free.
+  func countFailure(of username: String) async throws -> Duration?
+  /// Forgets `username`'s failures after a successful sign-in.
+  func clearFailures(of username: String) async throws
+}
+
+extension LoginThrottle: LoginThrottling {
+  public func waitBeforeAttempt(by username: String) async throws -> Duration? {
+    self.waitTime(for: username)
+  }
+
+  public func countFailure(of username: String) async throws -> Duration? {
+    self.recordFailure(for: username)
+  }
+
+  public func clearFailures(of username: String) async throws {
+    self.recordSuccess(for: username)
   }
 }
