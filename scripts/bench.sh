@@ -173,6 +173,33 @@ start baseline "$bin/storefront-baseline" --catalogue 100000
 start grpcgo "$work/storefront-go-peer" --catalogue 100000
 echo "   seeded and listening in $(printf %.1f "$seed_seconds") s" >&2
 
+# The "postgres" column: the same server, transport and catalogue on PostgreSQL (a throwaway
+# server from scripts/lib/postgres.sh, made durable as SQLite is: fsync and synchronous
+# commits on), with the same token key. BENCH_POSTGRES=0 leaves it out.
+with_postgres="${BENCH_POSTGRES:-1}"
+if [[ "$with_postgres" != 0 ]]; then
+  source scripts/lib/postgres.sh
+  start_postgres
+  psql_bench() {
+    _as_postgres "$(_postgres_bin)/psql" -h 127.0.0.1 -p "$postgres_port" -U storefront \
+      -d postgres -q -c "$1" >/dev/null
+  }
+  for setting in "fsync = on" "synchronous_commit = on" "full_page_writes = on"; do
+    psql_bench "ALTER SYSTEM SET $setting"
+  done
+  psql_bench "SELECT pg_reload_conf()"
+  psql_bench "CREATE DATABASE bench"
+  bench_database="postgres://storefront@127.0.0.1:$postgres_port/bench?sslmode=disable"
+  echo "bench-password" | "$bin/storefront" user add bench --role staff --password-stdin \
+    --database "$bench_database" >/dev/null
+  pg_seed_start="$(date +%s.%N)"
+  start postgres "$bin/storefront" serve --port 0 --data-dir "$work/data-postgres" \
+    --database "$bench_database" --demo-catalog 100000 --max-image-bytes 1200000000 \
+    --chat-rate 1000 --chat-burst 1000 --log-level "${BENCH_LOG_LEVEL:-info}" \
+    --transport storefront --token-key-file "$work/data/token.key"
+  echo "   PostgreSQL seeded and listening in $(printf %.1f "$(echo "$(date +%s.%N) - $pg_seed_start" | bc -l)") s" >&2
+fi
+
 # Each scenario against every server, one after the other: Storefront on each transport, the
 # baseline, the grpc-go peer.
 both() {
@@ -182,6 +209,9 @@ both() {
   run_bench "$name" stock "$stock_pid" "$stock_addr" "$@"
   run_bench "$name" baseline "$baseline_pid" "$baseline_addr" "$@"
   run_bench "$name" grpcgo "$grpcgo_pid" "$grpcgo_addr" "$@"
+  if [[ "$with_postgres" != 0 ]]; then
+    run_bench "$name" postgres "$postgres_pid" "$postgres_addr" "$@"
+  fi
 }
 echo "== storefront bench (${duration} s each after ${warmup} s of warm-up)" >&2
 both get get --connections 4 --concurrency 32 --ids 1000
@@ -297,6 +327,27 @@ stop "$stock_pid"
 stop "$baseline_pid"
 stop "$grpcgo_pid"
 
+# image_of ADDR: the last image of the catalogue's first product (where upload runs attach).
+image_of() {
+  "$bin/storefront" product list --limit 1 --json --server "$1" |
+    python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["imageIds"][-1])'
+}
+
+# The memory goals of one 1 GiB image on PostgreSQL, whose bytes live in the database: the
+# RSS growth while one client uploads it, then while one client downloads it.
+if [[ "$with_postgres" != 0 ]]; then
+  echo "== memory goals on PostgreSQL (one 1 GiB image)" >&2
+  sleep 1
+  measure memory.postgres-upload upload "$postgres_pid" 0 upload --connections 1 \
+    --concurrency 1 --count 1 --warmup 0 --size 1073741824 --server "$postgres_addr" \
+    --label postgres
+  sleep 1
+  measure memory.postgres-download download "$postgres_pid" 0 download --connections 1 \
+    --concurrency 1 --count 1 --warmup 0 --image "$(image_of "$postgres_addr")" \
+    --server "$postgres_addr" --label postgres
+  stop "$postgres_pid"
+fi
+
 # The memory goals, on a server of their own with a 1,000,000-product catalogue: the growth
 # of its RSS (peak during the run minus before it) while one client streams the whole
 # catalogue, uploads one 1 GiB image, and while 1,000 chat members sit idle in one room.
@@ -320,6 +371,8 @@ memory_goal list-cold list --connections 1 --concurrency 1 --count 1 --warmup 0
 memory_goal list list --connections 1 --concurrency 1 --count 1 --warmup 0
 memory_goal upload upload --connections 1 --concurrency 1 --count 1 --warmup 0 \
   --size 1073741824
+memory_goal download download --connections 1 --concurrency 1 --count 1 --warmup 0 \
+  --image "$(image_of "$memory_addr")"
 # Ten rooms of 100: every join is announced to the room, and in one room of 1,000 that storm
 # (half a million notices) drops members too slow to read it, as it should.
 memory_goal chat-idle chat --connections 4 --members 1000 --rooms 10 --senders 0 --warmup 0 \
@@ -414,6 +467,7 @@ def growth(name):
     run = runs.get("memory." + name)
     return (run["rssPeakKiB"] - run["rssBeforeKiB"]) / 1024 if run else None
 list_growth, upload_growth, chat_growth = growth("list"), growth("upload"), growth("chat-idle")
+download_growth = growth("download")
 chat_run = runs.get("memory.chat-idle")
 if list_growth is not None:
     run = runs["memory.list"]
@@ -426,6 +480,16 @@ if upload_growth is not None:
     run = runs["memory.upload"]
     goals.append(("upload one 1 GiB image (%.0f MiB/s)" % (run["unitsPerSecond"] / 2**20),
         "%.1f MiB" % upload_growth, "< 32 MiB", upload_growth < 32 and run["errors"] == 0))
+if download_growth is not None:
+    run = runs["memory.download"]
+    goals.append(("download that 1 GiB image (%.0f MiB/s)" % (run["unitsPerSecond"] / 2**20),
+        "%.1f MiB" % download_growth, "< 16 MiB", download_growth < 16 and run["errors"] == 0))
+for name, verb, limit in (("postgres-upload", "upload one 1 GiB image", 32),
+                          ("postgres-download", "download that 1 GiB image", 16)):
+    run, grown = runs.get("memory." + name), growth(name)
+    if run:
+        goals.append(("PostgreSQL: %s (%.0f MiB/s)" % (verb, run["unitsPerSecond"] / 2**20),
+            "%.1f MiB" % grown, "< %d MiB" % limit, grown < limit and run["errors"] == 0))
 if chat_growth is not None:
     per_member = chat_growth * 1024 / 1000
     goals.append(("1,000 idle chat members in 10 rooms (%d stayed to the end)" % chat_run["operations"],
@@ -462,6 +526,19 @@ if all(run for _, run in web):
         lines.append("| %s | %s | %s | %.3f ms | %s |" % (label, rate(run), ratio(run, web[0][1]),
                      run["latencyMilliseconds"]["mean"], cpu_per_unit(run))
                      + (" %d errors" % run["errors"] if run["errors"] else ""))
+stores = [(labels[name], runs.get(name + ".storefront"), runs.get(name + ".postgres"))
+          for name in ["get", "list", "upload", "download", "chat", "watch", "import"]]
+if any(postgres for _, _, postgres in stores):
+    lines += ["", "The same server on PostgreSQL (the storefront transport; a local PostgreSQL with "
+              "fsync and synchronous commits on, as SQLite runs with synchronous = FULL):", "",
+              "| scenario | SQLite | PostgreSQL | PostgreSQL vs SQLite | p99 SQLite | p99 PostgreSQL | CPU SQLite | CPU PostgreSQL |",
+              "|---|---|---|---|---|---|---|---|"]
+    for label, sqlite, postgres in stores:
+        if sqlite and postgres:
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                label, rate(sqlite), rate(postgres), ratio(postgres, sqlite), p99(sqlite),
+                p99(postgres), cpu_per_unit(sqlite), cpu_per_unit(postgres))
+                + (" %d errors" % postgres["errors"] if postgres["errors"] else ""))
 idle = [(target, runs.get("idle." + target)) for target in ("storefront", "stock", "baseline", "grpcgo")]
 if any(run for _, run in idle):
     lines += ["", "| 1,000 idle connections (one call served on each) | RSS growth per connection |",

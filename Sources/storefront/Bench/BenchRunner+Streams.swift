@@ -32,16 +32,22 @@ extension BenchRunner {
     }
   }
 
-  /// DownloadProductImage of one image of `size` bytes, uploaded first: MiB/s.
-  func download(size: Int, chunk: Int) async throws -> BenchResult {
-    let productID = try await self.catalogueIDs(limit: 1)[0]
-    let uploaded = try await self.uploadImage(
-      Self.imageChunks(size: size, chunk: 64 * 1024),
-      to: productID,
-      with: self.clients[0]
-    )
-    guard let imageID = uploaded.images.first?.imageID else {
-      throw CommandFailure("the upload answered no image id")
+  /// DownloadProductImage of `image`, or of one image of `size` bytes uploaded first: MiB/s.
+  func download(size: Int, chunk: Int, image: String? = nil) async throws -> BenchResult {
+    let imageID: String
+    if let image {
+      imageID = image
+    } else {
+      let productID = try await self.catalogueIDs(limit: 1)[0]
+      let uploaded = try await self.uploadImage(
+        Self.imageChunks(size: size, chunk: 64 * 1024),
+        to: productID,
+        with: self.clients[0]
+      )
+      guard let uploadedID = uploaded.images.first?.imageID else {
+        throw CommandFailure("the upload answered no image id")
+      }
+      imageID = uploadedID
     }
     let request = Storefront_V1_DownloadProductImageRequest.with {
       $0.imageID = imageID

@@ -59,6 +59,9 @@ struct Bench: AsyncParsableCommand, PrintsJSON {
   @Option(help: "upload, download: bytes per chunk.")
   var chunk = 64 * 1024
 
+  @Option(help: "download: this image (an id), rather than one of --size uploaded first.")
+  var image: String?
+
   @Option(help: "import: products per stream.")
   var batch = 1_000
 
@@ -118,7 +121,8 @@ struct Bench: AsyncParsableCommand, PrintsJSON {
       case .get: return try await runner.get(ids: self.ids)
       case .list: return try await runner.list(pageSize: self.pageSize)
       case .upload: return try await runner.upload(size: self.size, chunk: self.chunk)
-      case .download: return try await runner.download(size: self.size, chunk: self.chunk)
+      case .download:
+        return try await runner.download(size: self.size, chunk: self.chunk, image: self.image)
       case .import: return try await runner.importProducts(batch: self.batch)
       case .chat:
         return try await runner.chat(senders: self.senders, rate: self.rate, rooms: self.rooms)
