@@ -120,6 +120,24 @@ def test_count_stops_after_that_many_operations(storefront):
     assert result["units"] == 3 * 4096
 
 
+def test_download_of_a_given_image_reads_that_image_and_uploads_nothing(storefront):
+    uploaded = bench(storefront, "upload", "--count", "1", "--concurrency", "1", "--warmup", "0",
+                     "--size", "12345", "--connections", "1")
+    assert uploaded["operations"] == 1
+    with grpc.insecure_channel(storefront) as channel:
+        stub = product_service_pb2_grpc.ProductServiceStub(channel)
+        first = next(stub.ListProducts(product_service_pb2.ProductRequest(page_size=1)))
+        images_before = list(first.product.image_ids)
+    result = bench(storefront, "download", "--image", images_before[-1], "--count", "2",
+                   "--concurrency", "1", "--warmup", "0", "--connections", "1")
+    assert result["operations"] == 2
+    assert result["units"] == 2 * 12345  # that image's bytes, twice
+    with grpc.insecure_channel(storefront) as channel:
+        stub = product_service_pb2_grpc.ProductServiceStub(channel)
+        first = next(stub.ListProducts(product_service_pb2.ProductRequest(page_size=1)))
+        assert list(first.product.image_ids) == images_before  # nothing uploaded
+
+
 @pytest.mark.parametrize("rooms", ["1", "4"])
 def test_idle_chat_members_all_join_and_count_no_deliveries(storefront, rooms):
     result = bench(
