@@ -250,7 +250,8 @@ h2load_run() {
   local type="${6:-application/grpc}"
   local url="http://$addr/storefront.v1.ProductService/GetProduct"
   local answer
-  answer="$(nghttp -v -H "content-type: $type" -H 'te: trailers' -d "$message" "$url" 2>&1)"
+  answer="$(nghttp -v -H "content-type: $type" -H 'te: trailers' -d "$message" "$url" 2>&1 |
+    tr -d '\0')"
   if [[ "$type" == application/grpc ]]; then
     local status
     status="$(sed -n 's/.*grpc-status: \([0-9]*\).*/\1/p' <<<"$answer" | head -1)"
