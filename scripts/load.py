@@ -30,18 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def stubs() -> None:
-    out = tempfile.mkdtemp(prefix="storefront-load-stubs-")
-    protos = sorted(str(p.relative_to(ROOT / "Protos")) for p in (ROOT / "Protos" / "storefront").rglob("*.proto"))
-    subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", f"--proto_path={ROOT / 'Protos'}",
-         f"--python_out={out}", f"--grpc_python_out={out}", *protos],
-        check=True,
-    )
-    sys.path.insert(0, out)
+sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+import protostubs  # noqa: E402
 
-
-stubs()
+protostubs.generate("storefront-load-stubs-")
 import grpc  # noqa: E402
 from storefront.v1 import chat_pb2, image_pb2, product_pb2, product_service_pb2, product_service_pb2_grpc  # noqa: E402
 

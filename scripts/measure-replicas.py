@@ -25,22 +25,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "Tests" / "python"))
+sys.path[:0] = [str(ROOT / "Tests" / "python"), str(ROOT / "scripts" / "lib")]
+import protostubs  # noqa: E402
 
-
-def stubs() -> None:
-    out = tempfile.mkdtemp(prefix="storefront-replicas-stubs-")
-    protos = sorted(str(p.relative_to(ROOT / "Protos"))
-                    for p in (ROOT / "Protos" / "storefront").rglob("*.proto"))
-    subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", f"--proto_path={ROOT / 'Protos'}",
-         f"--python_out={out}", f"--grpc_python_out={out}", *protos],
-        check=True,
-    )
-    sys.path.insert(0, out)
-
-
-stubs()
+protostubs.generate("storefront-replicas-stubs-")
 import grpc  # noqa: E402
 from google.protobuf import field_mask_pb2  # noqa: E402
 from postgres_cluster import Cluster  # noqa: E402

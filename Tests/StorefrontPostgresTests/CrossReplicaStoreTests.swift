@@ -20,25 +20,16 @@ struct CrossReplicaStoreTests {
       _ b: CachedCatalogue<PostgresStore>
     ) async throws -> Void
   ) async throws {
-    let url = try await TestDatabase.create()
-    let configuration = PostgresStore.Configuration(
-      database: url,
-      maximumConnections: 4,
-      feed: ChangeFeed.Configuration(changeTailIdleTime: nil)
-    )
-    let a = try await PostgresStore(configuration: configuration, logger: TestDatabase.logger)
-    let b = try await PostgresStore(configuration: configuration, logger: TestDatabase.logger)
-    do {
-      try await body(CachedCatalogue(a, feed: a.feed), CachedCatalogue(b, feed: b.feed))
-    } catch {
-      a.close()
-      b.close()
-      try? await TestDatabase.drop(url)
-      throw error
+    let configure = { (url: PostgresDatabaseURL) in
+      PostgresStore.Configuration(
+        database: url,
+        maximumConnections: 4,
+        feed: ChangeFeed.Configuration(changeTailIdleTime: nil)
+      )
     }
-    a.close()
-    b.close()
-    try await TestDatabase.drop(url)
+    try await TestDatabase.withTwoStores(configure) { a, b in
+      try await body(CachedCatalogue(a, feed: a.feed), CachedCatalogue(b, feed: b.feed))
+    }
   }
 
   @Test("a product B has cached is fresh on B once B hears of A's update")

@@ -24,24 +24,12 @@ struct PostgresLoginThrottleTests {
     rules: LoginThrottle.Configuration = Self.rules,
     _ body: (_ a: PostgresLoginThrottle, _ b: PostgresLoginThrottle) async throws -> Void
   ) async throws {
-    let url = try await TestDatabase.create()
-    let configuration = PostgresStore.Configuration(database: url, maximumConnections: 4)
-    let a = try await PostgresStore(configuration: configuration, logger: TestDatabase.logger)
-    let b = try await PostgresStore(configuration: configuration, logger: TestDatabase.logger)
-    do {
+    try await TestDatabase.withTwoStores { a, b in
       try await body(
         PostgresLoginThrottle(store: a, configuration: rules),
         PostgresLoginThrottle(store: b, configuration: rules)
       )
-    } catch {
-      a.close()
-      b.close()
-      try? await TestDatabase.drop(url)
-      throw error
     }
-    a.close()
-    b.close()
-    try await TestDatabase.drop(url)
   }
 
   @Test("failures on A and on B count together; the lockout holds on both; success clears")

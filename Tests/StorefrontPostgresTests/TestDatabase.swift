@@ -31,6 +31,31 @@ enum TestDatabase {
     return logger
   }()
 
+  /// Runs `body` with two stores on one fresh database, as two replicas run, each opened with
+  /// `configure`'s configuration; closes both and drops the database afterwards.
+  static func withTwoStores(
+    _ configure: (PostgresDatabaseURL) -> PostgresStore.Configuration = {
+      PostgresStore.Configuration(database: $0, maximumConnections: 4)
+    },
+    _ body: (_ a: PostgresStore, _ b: PostgresStore) async throws -> Void
+  ) async throws {
+    let url = try await Self.create()
+    let configuration = configure(url)
+    let a = try await PostgresStore(configuration: configuration, logger: Self.logger)
+    let b = try await PostgresStore(configuration: configuration, logger: Self.logger)
+    do {
+      try await body(a, b)
+    } catch {
+      a.close()
+      b.close()
+      try? await Self.drop(url)
+      throw error
+    }
+    a.close()
+    b.close()
+    try await Self.drop(url)
+  }
+
   /// Runs `sql` on the server's own database.
   static func administer(_ sql: String) async throws {
     guard let server = Self.server else { throw CancellationError() }
