@@ -180,15 +180,11 @@ with_postgres="${BENCH_POSTGRES:-1}"
 if [[ "$with_postgres" != 0 ]]; then
   source scripts/lib/postgres.sh
   start_postgres
-  psql_bench() {
-    _as_postgres "$(_postgres_bin)/psql" -h 127.0.0.1 -p "$postgres_port" -U storefront \
-      -d postgres -q -c "$1" >/dev/null
-  }
   for setting in "fsync = on" "synchronous_commit = on" "full_page_writes = on"; do
-    psql_bench "ALTER SYSTEM SET $setting"
+    postgres_sql "ALTER SYSTEM SET $setting"
   done
-  psql_bench "SELECT pg_reload_conf()"
-  psql_bench "CREATE DATABASE bench"
+  postgres_sql "SELECT pg_reload_conf()"
+  postgres_sql "CREATE DATABASE bench"
   bench_database="postgres://storefront@127.0.0.1:$postgres_port/bench?sslmode=disable"
   echo "bench-password" | "$bin/storefront" user add bench --role staff --password-stdin \
     --database "$bench_database" >/dev/null

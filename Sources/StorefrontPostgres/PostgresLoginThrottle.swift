@@ -19,7 +19,7 @@ public struct PostgresLoginThrottle: LoginThrottling {
     // A name with a NUL can be neither a user nor a row: nothing to wait for.
     guard !PostgresStore.containsNUL(username) else { return nil }
     let logger = self.store.logger
-    let forget = Self.seconds(self.configuration.forgetAfter)
+    let forget = self.configuration.forgetAfter.fractionalSeconds
     let wait = try await self.store.read { connection in
       try await connection.rows(
         """
@@ -37,35 +37,35 @@ public struct PostgresLoginThrottle: LoginThrottling {
     guard !PostgresStore.containsNUL(username) else { return nil }
     let logger = self.store.logger
     let configuration = self.configuration
-    let forget = Self.seconds(configuration.forgetAfter)
+    let forget = configuration.forgetAfter.fractionalSeconds
+    // In a task of its own (writeUnlogged's): a cancelled caller's failure is counted too.
     return try await self.store.writeUnlogged { connection in
+      // This name's record, when forgotten by time (so that it starts again from one), and a
+      // few others that are.
       try await connection.run(
         """
-        DELETE FROM login_failure WHERE username IN (
-          SELECT username FROM login_failure
-          WHERE last_failure <= now() - make_interval(secs => \(forget)) LIMIT 100)
+        DELETE FROM login_failure
+        WHERE last_failure <= now() - make_interval(secs => \(forget))
+          AND (username = \(username) OR username IN (
+            SELECT username FROM login_failure
+            WHERE last_failure <= now() - make_interval(secs => \(forget)) LIMIT 100))
         """,
         logger: logger
       )
       // One statement: concurrent failures on other replicas wait for this row, and none is
-      // lost. A record forgotten by time starts again from one.
+      // lost.
       let rows = try await connection.rows(
         """
         INSERT INTO login_failure AS f (username, failures, last_failure)
         VALUES (\(username), 1, now())
-        ON CONFLICT (username) DO UPDATE SET
-          failures = CASE WHEN f.last_failure <= now() - make_interval(secs => \(forget))
-            THEN 1 ELSE f.failures + 1 END,
-          locked_until = CASE WHEN f.last_failure <= now() - make_interval(secs => \(forget))
-            THEN NULL ELSE f.locked_until END,
-          last_failure = now()
+        ON CONFLICT (username) DO UPDATE SET failures = f.failures + 1, last_failure = now()
         RETURNING failures
         """,
         logger: logger
       )
       let failures = try rows.first?["failures"].decode(Int.self) ?? 1
       guard let lockout = configuration.lockout(afterFailures: failures) else { return nil }
-      let seconds = Self.seconds(lockout)
+      let seconds = lockout.fractionalSeconds
       try await connection.run(
         """
         UPDATE login_failure
@@ -87,10 +87,5 @@ public struct PostgresLoginThrottle: LoginThrottling {
         logger: logger
       )
     }
-  }
-
-  /// `duration` in seconds, as PostgreSQL's `make_interval(secs =>)` takes it.
-  private static func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
   }
 }

@@ -18,17 +18,30 @@ public protocol ServedStore: StorefrontStore {
   var changeWaiterCount: Int { get }
   /// Closes the store; later calls fail.
   func closeStore() throws
+  /// Where this store's server counts failed sign-ins: where every server on the same data
+  /// counts them.
+  func loginThrottle(_ configuration: LoginThrottle.Configuration) -> any LoginThrottling
 }
 
 extension SQLiteStore: ServedStore {
   public func closeStore() throws {
     try self.close()
   }
+
+  /// In memory: one process serves an SQLite store.
+  public func loginThrottle(_ configuration: LoginThrottle.Configuration) -> any LoginThrottling {
+    LoginThrottle(configuration: configuration)
+  }
 }
 
 extension PostgresStore: ServedStore {
   public func closeStore() {
     self.close()
+  }
+
+  /// In the database, for every replica.
+  public func loginThrottle(_ configuration: LoginThrottle.Configuration) -> any LoginThrottling {
+    PostgresLoginThrottle(store: self, configuration: configuration)
   }
 }
 

@@ -271,10 +271,7 @@ public final class StorefrontServer: Service, Sendable {
       users: store,
       tokens: try await AccessTokens(key: key, lifetime: configuration.auth.tokenLifetime),
       hasher: hasher,
-      // On PostgreSQL failures count in the database, across replicas; else in this process.
-      throttle: (store as? PostgresStore).map {
-        PostgresLoginThrottle(store: $0, configuration: configuration.auth.throttle)
-      } ?? LoginThrottle(configuration: configuration.auth.throttle),
+      throttle: store.loginThrottle(configuration.auth.throttle),
       configuration: Authenticator.Configuration(userCacheTime: configuration.auth.userCacheTime)
     )
   }

@@ -6,7 +6,7 @@
 # sets `postgres_url`, `postgres_port`, `postgres_data`): a superuser `storefront` with trust
 # authentication on 127.0.0.1 only, database `storefront`. `stop_postgres` stops it early
 # (it stays stopped until `restart_postgres`). It adds its clean-up to the EXIT trap and
-# keeps any trap already set.
+# keeps any trap already set. `postgres_sql SQL` runs SQL on it.
 
 postgres_data=""
 postgres_port=""
@@ -58,14 +58,19 @@ synchronous_commit = off
 full_page_writes = off
 EOF
   _start_postgres_server "$bin"
-  _as_postgres "$bin/psql" -h 127.0.0.1 -p "$postgres_port" -U storefront -d postgres -q \
-    -c "CREATE DATABASE storefront" >/dev/null
+  postgres_sql "CREATE DATABASE storefront"
   postgres_url="postgres://storefront@127.0.0.1:$postgres_port/storefront?sslmode=disable"
   export STOREFRONT_TEST_POSTGRES_URL="$postgres_url"
   local previous
   previous=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
   # shellcheck disable=SC2064
   trap "_cleanup_postgres; $previous" EXIT
+}
+
+# postgres_sql SQL: runs SQL on the server's `postgres` database.
+postgres_sql() {
+  _as_postgres "$(_postgres_bin)/psql" -h 127.0.0.1 -p "$postgres_port" -U storefront \
+    -d postgres -q -c "$1" >/dev/null
 }
 
 _start_postgres_server() {

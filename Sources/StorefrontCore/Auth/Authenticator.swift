@@ -74,9 +74,7 @@ public final class Authenticator: Sendable {
       }
     }
     guard valid, let user, user.isEnabled else {
-      // Counted even when the caller has gone: cancelling each guess must not skip its count.
-      let throttle = self.throttle
-      if let lockout = try await uncancelled({ try await throttle.countFailure(of: username) }) {
+      if let lockout = try await self.throttle.countFailure(of: username) {
         throw Self.lockedOut(lockout)
       }
       throw StorefrontError(code: .unauthenticated, message: "wrong username or password")

@@ -136,11 +136,14 @@ public protocol LoginThrottling: Sendable {
   /// How long `username` must still wait before another attempt; nil when it may try now.
   func waitBeforeAttempt(by username: String) async throws -> Duration?
   /// Counts a failed attempt; returns the lockout that starts now, nil while failures are free.
+  /// The count is kept even when the calling task is cancelled: cancelling each guess must not
+  /// skip its count.
   func countFailure(of username: String) async throws -> Duration?
   /// Forgets `username`'s failures after a successful sign-in.
   func clearFailures(of username: String) async throws
 }
 
+/// The in-memory throttle: its count is synchronous, so no cancellation can skip it.
 extension LoginThrottle: LoginThrottling {
   public func waitBeforeAttempt(by username: String) async throws -> Duration? {
     self.waitTime(for: username)

@@ -27,4 +27,9 @@ extension Duration {
     let (seconds, attoseconds) = self.components
     return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
   }
+
+  /// The duration in seconds, fractions included.
+  public var fractionalSeconds: Double {
+    Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18
+  }
 }

@@ -15,8 +15,7 @@ struct TokenBucket {
   /// Takes a token if one is left.
   mutating func take(now: ContinuousClock.Instant = .now) -> Bool {
     guard now > self.last else { return self.spend() }
-    let elapsed = self.last.duration(to: now)
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let seconds = self.last.duration(to: now).fractionalSeconds
     self.tokens = min(self.burst, self.tokens + seconds * self.ratePerSecond)
     self.last = now
     return self.spend()
