@@ -7,13 +7,18 @@ Starts a throwaway PostgreSQL (Tests/python/postgres_cluster.py) and two replica
 database, then measures, from the moment A acknowledges an UpdateProduct:
   cache  until B's GetProduct answers the new version (B had the old one cached; polled
          every 0.5 ms), one write at a time;
-  watch  until a WatchProducts stream on B delivers the change, writes paced at 50/s.
-Prints p50, p90, p99 and max of each in milliseconds. A measurement, not a test.
+  watch  until a WatchProducts stream on B delivers the change, writes paced at 50/s;
+and then chat across the replicas: `storefront bench chat` with 100 members in one room, the
+10 senders (20 messages/s each) on A and the 90 others on B, beside the same run with all on B
+(deliveries/s and delivery latency, from the bench's own JSON). Prints p50, p90, p99 and max
+of each in milliseconds. A measurement, not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import queue
 import re
 import statistics
@@ -44,7 +49,7 @@ def start_replica(binary: str, database: str) -> tuple[subprocess.Popen, str]:
     data = tempfile.mkdtemp(prefix="storefront-replica-")
     process = subprocess.Popen(
         [binary, "serve", "--port", "0", "--database", database, "--data-dir", data,
-         "--log-level", "warning"],
+         "--log-level", "warning", "--chat-rate", "1000", "--chat-burst", "1000"],
         stdout=subprocess.PIPE, text=True,
     )
     for line in process.stdout:
@@ -58,6 +63,18 @@ def percentiles(name: str, delays: list[float]) -> None:
     cuts = statistics.quantiles(delays, n=100)
     print(f"{name}: {len(delays)} writes, p50 {cuts[49]:.2f} ms, p90 {cuts[89]:.2f} ms, "
           f"p99 {cuts[98]:.2f} ms, max {max(delays):.2f} ms")
+
+
+def chat(binary: str, token: str, members_on: str, senders_on: str | None) -> dict:
+    """One `storefront bench chat` run: 100 members of one room, 10 of them sending."""
+    command = [binary, "bench", "chat", "--server", members_on, "--connections", "4",
+               "--members", "100", "--senders", "10", "--rate", "20", "--duration", "6",
+               "--warmup", "1", "--json"]
+    if senders_on:
+        command += ["--senders-server", senders_on]
+    result = subprocess.run(command, env={**os.environ, "STOREFRONT_TOKEN": token},
+                            text=True, check=True, capture_output=True)
+    return json.loads(result.stdout)
 
 
 def update(stub, metadata, product_id: str, stock: int) -> float:
@@ -139,6 +156,14 @@ def main() -> None:
             watched.append((at - acknowledged_at[stock]) * 1000)
         watch.cancel()
         percentiles("watch (WatchProducts on B after A's ack)", watched)
+
+        one = chat(args.binary, token, b, None)
+        across = chat(args.binary, token, b, a)
+        for name, run in (("chat, all on B", one), ("chat, senders on A, 90 members on B", across)):
+            print(f"{name}: {run['unitsPerSecond']:,.0f} deliveries/s, "
+                  f"p50 {run['latencyMilliseconds']['p50']:.2f} ms, "
+                  f"p99 {run['latencyMilliseconds']['p99']:.2f} ms, errors {run['errors']}")
+        print(f"across replicas vs one: {across['unitsPerSecond'] / one['unitsPerSecond']:.2f}x")
     finally:
         for process in replicas:
             process.terminate()

@@ -3,29 +3,47 @@ import Logging
 import PostgresNIO
 import StorefrontCore
 
-/// Keeps a replica's ``ChangeFeed`` true to the database when other replicas write too.
+/// Keeps a replica's ``ChangeFeed`` and chat rooms true to the database when other replicas
+/// write too.
 ///
 /// Every commit that appends to the change log notifies `storefront_changes` with its new
-/// head (NOTIFY is delivered at commit, in commit order). The follower listens on a
-/// connection of its own; told of a head past the feed's, it reads the changes in between
-/// from the log and records them as one commit, so the cache forgets what other replicas
-/// wrote and watchers wake. The payload is a sequence only: the rows come from the log.
+/// head, and every chat message `storefront_chat` with its sequence and room (NOTIFY is
+/// delivered at commit, in commit order). The follower listens on a connection of its own;
+/// told of a head past the feed's, it reads the changes in between from the log and records
+/// them as one commit, so the cache forgets what other replicas wrote and watchers wake;
+/// chat notices go to the ``ChatHub`` through ``ChatNotices``, which reads the messages from
+/// the store. The payloads are sequences and ids only: the rows come from the database.
 ///
 /// When the listening connection is lost, the feed may have missed commits: once listening
 /// again, the follower drops the cache and the tail (``ChangeFeed/forgetAll(head:)``) and
-/// the feed goes on from the log's head, so reads and watchers catch up from the database.
+/// the feed goes on from the log's head, so reads and watchers catch up from the database;
+/// chat rooms catch up from their stored history (``ChatNotices/Notice/resumed``).
 final class ChangeFollower: Sendable {
-  /// The channel commits notify.
+  /// The channel commits of the change log notify.
   static let channel = "storefront_changes"
+  /// The channel chat messages notify: "SEQUENCE ROOM", or "closed ROOM" when a room's
+  /// product is deleted.
+  static let chatChannel = "storefront_chat"
 
   private let client: PostgresClient
   private let feed: ChangeFeed
+  private let chat: ChatNotices
+  private let reachability: Reachability
   private let gate: SerialGate
   private let logger: Logger
 
-  init(client: PostgresClient, feed: ChangeFeed, gate: SerialGate, logger: Logger) {
+  init(
+    client: PostgresClient,
+    feed: ChangeFeed,
+    chat: ChatNotices,
+    reachability: Reachability,
+    gate: SerialGate,
+    logger: Logger
+  ) {
     self.client = client
     self.feed = feed
+    self.chat = chat
+    self.reachability = reachability
     self.gate = gate
     self.logger = logger
   }
@@ -36,21 +54,23 @@ final class ChangeFollower: Sendable {
     while !Task.isCancelled {
       do {
         try await self.client.withConnection { connection in
-          try await connection.listen(on: Self.channel) { notifications in
-            // Listening now: whatever commits from here on will be told.
-            try await self.resume(afterLoss: wasLost)
-            wasLost = false
-            for try await notification in notifications {
-              guard let head = Int64(notification.payload) else { continue }
-              try await self.gate.run { try await self.catchUp(to: head) }
+          try await connection.listen(on: Self.channel) { changes in
+            try await connection.listen(on: Self.chatChannel) { chat in
+              // Listening now: whatever commits from here on will be told.
+              try await self.resume(afterLoss: wasLost)
+              self.reachability.set(isDown: false)
+              wasLost = false
+              try await self.follow(changes: changes, chat: chat)
             }
           }
         }
       } catch {
         if Task.isCancelled { return }
+        // Until it listens again, calls fail at once rather than wait for a connection.
+        self.reachability.set(isDown: true)
         if !wasLost {
           self.logger.warning(
-            "lost the database's change notifications; reads go to the database until back",
+            "lost the database's change notifications; calls answer unavailable until back",
             metadata: ["error": "\(String(reflecting: error))"]
           )
         }
@@ -60,6 +80,38 @@ final class ChangeFollower: Sendable {
     }
   }
 
+  /// Takes in both channels' notifications until either ends.
+  private func follow(
+    changes: PostgresNotificationSequence,
+    chat: PostgresNotificationSequence
+  ) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask {
+        for try await notification in changes {
+          guard let head = Int64(notification.payload) else { continue }
+          try await self.gate.run { try await self.catchUp(to: head) }
+        }
+      }
+      group.addTask {
+        for try await notification in chat {
+          if let notice = Self.chatNotice(notification.payload) { self.chat.post(notice) }
+        }
+      }
+      try await group.next()
+      group.cancelAll()
+    }
+  }
+
+  /// The chat notice a `storefront_chat` payload says; nil for one it cannot read.
+  static func chatNotice(_ payload: String) -> ChatNotices.Notice? {
+    guard let space = payload.firstIndex(of: " ") else { return nil }
+    let first = payload[..<space]
+    let room = String(payload[payload.index(after: space)...])
+    guard !room.isEmpty else { return nil }
+    if first == "closed" { return .closed(room: room) }
+    return Int64(first).map { .committed(room: room, sequence: $0) }
+  }
+
   /// Starts following from the log's head: after a loss, by forgetting everything the feed
   /// holds (commits may have been missed); at the start, by catching up.
   private func resume(afterLoss wasLost: Bool) async throws {
@@ -67,6 +119,7 @@ final class ChangeFollower: Sendable {
       let head = try await self.readState().head
       if wasLost {
         self.feed.forgetAll(head: max(head, self.feed.head))
+        self.chat.post(.resumed)
         self.logger.notice(
           "change notifications are back; the caches start again from the log",
           metadata: ["head": "\(head)"]

@@ -63,7 +63,7 @@ public struct PostgresImageContentStore: ImageContentStore {
 
   public func open(sha256: String) async throws -> any ImageContentReader {
     let logger = self.store.logger
-    let size = try await PostgresStore.withConnection(self.store.client) { connection in
+    let size = try await self.store.withConnection { connection in
       try await connection.rows(
         "SELECT size_bytes FROM image_content WHERE sha256 = \(sha256)",
         logger: logger
@@ -114,7 +114,7 @@ public struct PostgresImageContentStore: ImageContentStore {
     _ body: @Sendable (PostgresConnection, Logger) async throws -> T
   ) async throws -> T {
     let logger = self.store.logger
-    return try await PostgresStore.withConnection(self.store.client) { connection in
+    return try await self.store.withConnection { connection in
       try await connection.run("SELECT pg_advisory_lock(\(Self.contentLock))", logger: logger)
       do {
         let result = try await body(connection, logger)
@@ -233,7 +233,7 @@ final class PostgresImageReader: ImageContentReader {
     let chunk = Int64(PostgresImageContentStore.chunkSize)
     let sha256 = self.sha256
     let logger = self.store.logger
-    let rows = try await PostgresStore.withConnection(self.store.client) { connection in
+    let rows = try await self.store.withConnection { connection in
       try await connection.rows(
         """
         SELECT offset_bytes, data FROM image_chunk

@@ -141,7 +141,7 @@ extension PostgresStore: ProductChangeStore, ChangeFeedBacked {
 
   public func latestChangeSequence() async throws -> Int64 {
     let logger = self.logger
-    return try await Self.withConnection(self.client) { connection in
+    return try await self.withConnection { connection in
       try await Self.changeState(connection, logger: logger).head
     }
   }

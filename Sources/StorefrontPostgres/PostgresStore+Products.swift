@@ -235,7 +235,14 @@ extension PostgresStore: ProductStore {
         logger: logger
       ).map { try $0["sha256"].decode(String.self) }
       try await Self.recordChange(.deleted, of: id, at: Self.now(), with: writer)
+      // Under the room's lock: a message being said on any replica is either deleted here
+      // or, its product gone, said after the room's end; every replica closes the room.
+      try await Self.lockRoom(id, connection, logger: logger)
       try await connection.run("DELETE FROM chat_message WHERE room = \(id)", logger: logger)
+      try await connection.run(
+        "SELECT pg_notify(\(ChangeFollower.chatChannel), \("closed " + id))",
+        logger: logger
+      )
       try await connection.run("DELETE FROM product WHERE id = \(id)", logger: logger)
       let stillReferenced = Set(
         try await connection.rows(

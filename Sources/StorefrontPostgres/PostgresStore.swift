@@ -3,6 +3,7 @@ public import Logging
 import NIOCore
 import PostgresNIO
 public import StorefrontCore
+import Synchronization
 import _ConnectionPoolModule
 
 /// The shared store for several replicas: products, images, chat history, users and the
@@ -54,6 +55,13 @@ public final class PostgresStore: Sendable {
   /// Told of every commit that appended to the change log; wrap the store in a
   /// ``CachedCatalogue`` over it to serve reads from memory.
   public let feed: ChangeFeed
+  /// Whether the database is taken as down: set while ``ChangeFollower`` has lost its
+  /// connection and not yet listens again. Calls then fail at once with `unavailable`, where
+  /// a lease would wait for a pooled connection until their deadline.
+  let reachability = Reachability()
+  /// Told of every chat message any replica commits, and of rooms closed; see
+  /// ``ChangeFollower``. The hub hears them through ``chatNotices``.
+  let notices = ChatNotices()
 
   /// Connects to the database and migrates its schema (once, under an advisory lock, when
   /// replicas start together).
@@ -87,6 +95,8 @@ public final class PostgresStore: Sendable {
     let follower = ChangeFollower(
       client: client,
       feed: self.feed,
+      chat: self.notices,
+      reachability: self.reachability,
       gate: self.recordGate,
       logger: logger
     )
@@ -133,13 +143,29 @@ public final class PostgresStore: Sendable {
     }
   }
 
+  /// Runs `body` on a leased connection, as ``withConnection(_:_:)`` does; while the
+  /// database is taken as down (``reachability``), fails at once instead.
+  /// - Throws: ``StorefrontError`` `unavailable` while the database is down; what `body` and
+  ///   the lease throw, translated.
+  func withConnection<T: Sendable>(
+    _ body: (PostgresConnection) async throws -> T
+  ) async throws -> T {
+    guard !self.reachability.isDown else {
+      throw StorefrontError(
+        code: .unavailable,
+        message: "the store is unavailable: the database cannot be reached"
+      )
+    }
+    return try await Self.withConnection(self.client, body)
+  }
+
   /// Runs `body` in a transaction of its own (not shielded from cancellation).
   func transaction<T: Sendable>(
     isolation: String = "READ COMMITTED",
     _ body: @escaping @Sendable (PostgresConnection) async throws -> T
   ) async throws -> T {
     let logger = self.logger
-    return try await Self.withConnection(self.client) { connection in
+    return try await self.withConnection { connection in
       try await connection.query(
         PostgresQuery(unsafeSQL: "BEGIN ISOLATION LEVEL \(isolation)"),
         logger: logger
@@ -254,6 +280,17 @@ public final class PostgresStore: Sendable {
       group.cancelAll()
       return answer
     }
+  }
+}
+
+/// Whether the database is taken as down, as the change follower last found it.
+final class Reachability: Sendable {
+  private let down = Atomic<Bool>(false)
+
+  var isDown: Bool { self.down.load(ordering: .relaxed) }
+
+  func set(isDown: Bool) {
+    self.down.store(isDown, ordering: .relaxed)
   }
 }
 

@@ -133,4 +133,114 @@ struct CrossReplicaStoreTests {
       }
     }
   }
+
+  @Test(
+    "chat messages said on A and B at once take one gap-free order; a reader on B never skips"
+  )
+  func racingChatOnBoth() async throws {
+    try await self.withReplicas { a, b in
+      let room = "p_room"
+      let perWriter = 25
+      let total = Int64(perWriter * 4)
+      try await withThrowingTaskGroup(of: [ChatRecord].self) { group in
+        // Reads "everything after the last one seen" while the writers race: a message that
+        // committed late behind a higher sequence would be skipped here.
+        group.addTask {
+          var seen: [ChatRecord] = []
+          var after: Int64 = 0
+          while after < total {
+            let batch = try await b.messages(room: room, after: after, limit: 7)
+            #expect(
+              batch.map(\.sequence) == Array((after + 1) ..< (after + 1 + Int64(batch.count)))
+            )
+            seen += batch
+            after = seen.last?.sequence ?? 0
+            if batch.isEmpty { try await Task.sleep(for: .milliseconds(1)) }
+          }
+          return seen
+        }
+        for (writer, name) in [(a, "a1"), (a, "a2"), (b, "b1"), (b, "b2")] {
+          group.addTask {
+            for number in 1 ... perWriter {
+              var record = ChatRecord.sample(room: room, sequence: 0)
+              record.sender = name
+              record.text = "\(name) \(number)"
+              try await writer.append(record)
+            }
+            return []
+          }
+        }
+        var read: [ChatRecord] = []
+        for try await seen in group where !seen.isEmpty {
+          read = seen
+        }
+        let stored = try await a.messages(room: room, after: 0, limit: 1_000)
+        #expect(stored.map(\.sequence) == Array(1 ... total))
+        #expect(read == stored)
+        // Each writer's messages are in the order it said them.
+        for name in ["a1", "a2", "b1", "b2"] {
+          let texts = stored.filter { $0.sender == name }.map(\.text)
+          #expect(texts == (1 ... perWriter).map { "\(name) \($0)" })
+        }
+      }
+    }
+  }
+
+  @Test(
+    "members on two replicas' hubs, senders on both: every member sees the same messages, once, in one order"
+  )
+  func chatAcrossHubs() async throws {
+    try await self.withReplicas { a, b in
+      let product = try await a.insert(.sample(name: "Chat room"))
+      let room = product.id
+      let hubA = ChatHub(store: a)
+      let hubB = ChatHub(store: b)
+      let ada = try await hubA.join(room: room, sender: "ada")
+      let bob = try await hubB.join(room: room, sender: "bob")
+      let perMember = 20
+      try await withThrowingDiscardingTaskGroup { group in
+        for member in [ada, bob] {
+          group.addTask {
+            for number in 1 ... perMember { try await member.say("\(member.sender) \(number)") }
+          }
+        }
+      }
+      // Ada saw her own JOIN (1), then Bob's (2), then the 40 messages; Bob from his JOIN.
+      let adaSaw = try await ada.outbox.receive(count: 2 + 2 * perMember, within: .seconds(20))
+      let bobSaw = try await bob.outbox.receive(count: 1 + 2 * perMember, within: .seconds(20))
+      #expect(adaSaw.map(\.sequence) == Array(1 ... Int64(2 + 2 * perMember)))
+      #expect(Array(adaSaw.dropFirst()) == bobSaw)
+      #expect(bob.history.map(\.sequence) == [1])
+      let stored = try await b.messages(room: room, after: 0, limit: 100)
+      #expect(stored == adaSaw)
+      // Nothing more: no repeats.
+      #expect(ada.outbox.count == 0)
+      #expect(bob.outbox.count == 0)
+
+      // A LEAVE on B reaches A; a member joining on A later gets B's messages as history.
+      await hubB.leave(bob)
+      let left = try await ada.outbox.receive(within: .seconds(20))
+      #expect(left.kind == .leave && left.sender == "bob")
+      let cy = try await hubA.join(room: room, sender: "cy")
+      #expect(cy.history.map(\.sequence) == Array(1 ... left.sequence))
+      #expect(cy.history.last == left)
+      await hubA.leave(cy)
+      await hubA.leave(ada)
+    }
+  }
+
+  @Test("deleting a product on A closes its chat room on B, with a notice")
+  func deleteClosesRoomOnOtherReplica() async throws {
+    try await self.withReplicas { a, b in
+      let product = try await a.insert(.sample(name: "Doomed"))
+      let hubB = ChatHub(store: b)
+      let bob = try await hubB.join(room: product.id, sender: "bob")
+      #expect(try await bob.outbox.receive(within: .seconds(20)).kind == .join)
+      _ = try await a.delete(id: product.id, expectedETag: nil)
+      let ending = try await bob.outbox.drain(within: .seconds(20))
+      #expect(ending.map(\.kind) == [.system])
+      #expect(ending.first?.text == "This product was deleted.")
+      #expect(hubB.memberCount(room: product.id) == 0)
+    }
+  }
 }

@@ -188,6 +188,8 @@ class ServerProcess:
         env: dict[str, str] | None = None,
     ) -> None:
         self.data_dir = data_dir
+        #: The variables added to the server's environment (its database), for its CLI calls.
+        self.extra_env = env or {}
         self.process = subprocess.Popen(
             [
                 binary,
@@ -424,7 +426,7 @@ class Server:
         """A token for `username`, added with `role` when new; one sign-in per user and role."""
         key = (username, role)
         if key not in self._tokens:
-            add_user(self.process.data_dir, username, role)
+            add_user(self.process.data_dir, username, role, env=self.process.extra_env)
             assert self.anonymous_channel is not None
             self._tokens[key] = login(self.anonymous_channel, username)
         return self._tokens[key]

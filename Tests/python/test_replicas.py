@@ -1,7 +1,8 @@
 """Two replicas on one PostgreSQL database, driven directly and through nginx as a gRPC load
 balancer (`grpc_pass`, HTTP/2): what one replica writes, the other serves; a token from one
-works on the other; a watcher on either sees every write of both once, in commit order; and
-one replica killed with SIGKILL leaves the other, and the balancer, serving.
+works on the other; a watcher on either sees every write of both once, in commit order; chat
+members on either see every message said on both once, in one order; and one replica killed
+with SIGKILL leaves the other, and the balancer, serving.
 
 Runs when STOREFRONT_TEST_POSTGRES_URL names a PostgreSQL server (scripts/test.sh starts one);
 nginx must then be installed (Debian's package; .ci/run installs it), else the suite fails.
@@ -35,7 +36,7 @@ from conftest import (
     unique_category,
 )
 from storefront.v1 import auth_pb2, auth_pb2_grpc, product_pb2, product_service_pb2_grpc
-from test_storefront import get_product, update_product
+from test_storefront import ChatMessage, ChatSession, get_product, is_join_of, summary, update_product
 from test_streams import Watch
 
 pytestmark = pytest.mark.skipif(
@@ -238,6 +239,52 @@ def test_watchers_on_either_replica_see_concurrent_writes_on_both_once_in_order(
         with Watch(stub_of(channel), category=category, since_sequence=head) as resumed:
             replayed = resumed.take(total)
     assert [c.sequence for c in replayed] == sequences
+
+
+def test_chat_members_on_a_b_and_the_balancer_see_one_order_without_gaps_or_repeats(replicas):
+    a, b = stub_of(replicas.a.channel), stub_of(replicas.b.channel)
+    room = create_product(a).id
+    balanced_channel = authorized_channel(
+        replicas.balancer, replicas.a.token, replicas.a.token_for
+    )
+    per_member = 12
+    with (
+        contextlib.closing(balanced_channel),
+        ChatSession(a) as ada,
+        ChatSession(b) as bob,
+        ChatSession(stub_of(balanced_channel)) as cy,
+    ):
+        ada.join_and_wait(room, "ada")
+        bob.join_and_wait(room, "bob")
+        cy_join = cy.join_and_wait(room, "cy")[-1]
+        # Bob is on B: A's JOIN reached him from the database, as Cy's reaches both.
+        assert ada.receive_until(is_join_of("cy"))[-1] == cy_join
+        assert bob.receive_until(is_join_of("cy"))[-1] == cy_join
+        members = [(ada, "ada"), (bob, "bob"), (cy, "cy")]
+        for number in range(per_member):
+            for member, name in members:
+                member.say(room, f"{name} {number}")
+        seen = {name: member.receive_messages(per_member * len(members)) for member, name in members}
+    # One order for all, every sequence after Cy's JOIN once: no gap, no repeat.
+    expected_sequences = list(
+        range(cy_join.sequence + 1, cy_join.sequence + 1 + per_member * len(members))
+    )
+    assert [m.sequence for m in seen["ada"]] == expected_sequences
+    assert summary(seen["bob"]) == summary(seen["ada"])
+    assert summary(seen["cy"]) == summary(seen["ada"])
+    for name in ("ada", "bob", "cy"):  # each member's messages keep the order they were sent in
+        assert [m.text for m in seen["ada"] if m.sender == name] == [
+            f"{name} {number}" for number in range(per_member)
+        ]
+    # A member joining on B later gets it all as history, then live whatever LEAVE of the
+    # others was still being recorded, and its own JOIN: every sequence from 1, once.
+    with ChatSession(b) as dee:
+        history = dee.join_and_wait(room, "dee")
+    said = [m for m in history if m.kind == ChatMessage.MESSAGE]
+    assert summary(said) == summary(seen["ada"])
+    sequences = [m.sequence for m in history]
+    assert sequences[0] == 1
+    assert sequences == list(range(sequences[0], sequences[0] + len(sequences)))
 
 
 def test_nginx_balances_unary_calls_over_both_replicas(replicas):

@@ -116,6 +116,16 @@ extension CachedCatalogue: ChatStore where Base: ChatStore {
   ) async throws -> [ChatRecord] {
     try await self.base.recentMessages(room: room, before: sequence, limit: limit)
   }
+
+  public func messages(
+    room: String,
+    after sequence: Int64,
+    limit: Int
+  ) async throws -> [ChatRecord] {
+    try await self.base.messages(room: room, after: sequence, limit: limit)
+  }
+
+  public var chatNotices: ChatNotices? { self.base.chatNotices }
 }
 
 extension CachedCatalogue: UserStore where Base: UserStore {

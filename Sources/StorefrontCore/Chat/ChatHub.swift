@@ -3,24 +3,46 @@ import Synchronization
 
 /// The live chat rooms: who is in each, and the order in which every member sees messages.
 ///
-/// A room's sequence numbers are handed out under the hub's lock; each message is stored,
-/// then delivered to every member strictly in sequence order, so all members see one order
-/// and nobody sees a message the store has not acknowledged.
+/// The store hands out a room's sequences and makes each message visible only after every
+/// one below it; the hub delivers to every member strictly in sequence order, each message
+/// once, so all members see one order and nobody sees a message the store has not
+/// acknowledged. Messages said here are delivered as their append returns; messages stored
+/// by other processes (told by ``ChatNotices``), and any the hub finds it has not seen, are
+/// read from the store. Members of one room on several replicas thus see the same order.
 public final class ChatHub: Sendable {
   private struct Room {
     var members: [UInt64: ChatOutbox] = [:]
-    /// The sequence the next message gets.
-    var nextSequence: Int64
-    /// The sequence the room delivers next; stored messages wait until it comes up.
-    var nextToDeliver: Int64
-    /// Stored (or, as nil, failed) messages waiting for their turn.
-    var pending: [Int64: ChatRecord?] = [:]
+    /// The sequence the room delivers next; meaningful while it has members.
+    var nextToDeliver: Int64 = 1
+    /// Messages said here, waiting for their turn.
+    var pending: [Int64: ChatRecord] = [:]
+    /// The highest sequence known to be stored.
+    var knownHead: Int64 = 0
+    /// Whether a task is reading missed messages from the store.
+    var isFetching = false
+
+    /// Whether messages below ``knownHead`` wait to be read from the store.
+    var isBehind: Bool {
+      !self.members.isEmpty && self.knownHead >= self.nextToDeliver
+    }
+
+    /// Delivers what is pending from ``nextToDeliver`` on, in order, and forgets outboxes
+    /// that have ended.
+    mutating func deliverPending() {
+      while let next = self.pending.removeValue(forKey: self.nextToDeliver) {
+        self.nextToDeliver += 1
+        for (memberID, outbox) in self.members where !outbox.push(next) {
+          // The outbox ended itself (too slow) or had ended; its stream will call leave.
+          self.members[memberID] = nil
+        }
+      }
+    }
   }
 
   private struct State {
-    /// Every room joined since start. A room stays when its last member leaves, so that its
-    /// sequence never restarts from a stale reading of the store; it is small, and there is
-    /// at most one per product.
+    /// Every room joined since start, and what is known of its sequences. A room stays when
+    /// its last member leaves: it is small, there is at most one per product, and it keeps
+    /// hearing of messages, so a member joining later misses none.
     var rooms: [String: Room] = [:]
     var nextMemberID: UInt64 = 1
     var isShuttingDown = false
@@ -30,42 +52,55 @@ public final class ChatHub: Sendable {
   private let store: any ChatStore
   /// The limits the hub enforces.
   public let limits: ChatLimits
+  /// How many messages one read from the store brings.
+  static let fetchBatch = 256
 
   /// - Parameters:
-  ///   - store: where messages are stored before they are relayed.
+  ///   - store: where messages are stored, and their order kept.
   ///   - limits: room sizes, queue lengths and message limits.
   public init(store: any ChatStore, limits: ChatLimits = ChatLimits()) {
     self.store = store
     self.limits = limits
+    store.chatNotices?.listen { [weak self] notice in self?.hear(notice) }
   }
 
   /// Adds a member to `room`, announces it, and returns its membership with the room's recent
   /// history. The caller checks that the room exists, and calls ``leave(_:)`` when done.
   /// - Throws: ``StorefrontError`` `resourceExhausted` when the room is full, `unavailable`
-  ///   during shutdown; store errors.
+  ///   during shutdown, `notFound` when the room closed meanwhile; store errors.
   public func join(room: String, sender: String) async throws -> ChatMembership {
+    // The room exists before the store is asked for its head, so that it hears of every
+    // message stored after that reading.
+    try self.state.withLock { state throws(StorefrontError) in
+      try self.checkRoom(state, state.rooms[room] ?? Room())
+      if state.rooms[room] == nil { state.rooms[room] = Room() }
+    }
     let lastStored = try await self.store.lastSequence(room: room)
     let outbox = ChatOutbox(capacity: self.limits.outboxCapacity)
-    let (memberID, firstLive) = try self.state.withLock { state throws(StorefrontError) in
-      guard !state.isShuttingDown else {
-        throw StorefrontError(code: .unavailable, message: "the server is shutting down")
+    let (memberID, firstLive, isBehind) = try self.state.withLock {
+      state throws(StorefrontError) in
+      guard var current = state.rooms[room] else {
+        throw StorefrontError(code: .notFound, message: "room '\(room)' was closed")
       }
-      var current =
-        state.rooms[room] ?? Room(nextSequence: lastStored + 1, nextToDeliver: lastStored + 1)
-      guard current.members.count < self.limits.maxMembersPerRoom else {
-        throw StorefrontError(
-          code: .resourceExhausted,
-          message: "room is full: it holds at most \(self.limits.maxMembersPerRoom) members"
-        )
+      try self.checkRoom(state, current)
+      if current.members.isEmpty {
+        // Nobody was delivered to: start from what the store holds now.
+        current.nextToDeliver = lastStored + 1
+        current.pending.removeAll()
       }
+      current.knownHead = max(current.knownHead, lastStored)
       let memberID = state.nextMemberID
       state.nextMemberID += 1
       current.members[memberID] = outbox
+      let isBehind = current.isBehind && !current.isFetching
+      if isBehind { current.isFetching = true }
       state.rooms[room] = current
-      return (memberID, current.nextToDeliver)
+      return (memberID, current.nextToDeliver, isBehind)
     }
-    // Everything below firstLive has been delivered, hence stored; everything from it on
-    // reaches the new member live. History and live messages neither overlap nor gap.
+    if isBehind { self.fetchMissed(room: room) }
+    // Everything below firstLive has been delivered, or was stored before the room's head
+    // was read; everything from it on reaches the new member live. History and live
+    // messages neither overlap nor gap.
     let history: [ChatRecord]
     do {
       history = try await self.store.recentMessages(
@@ -95,49 +130,145 @@ public final class ChatHub: Sendable {
     return membership
   }
 
-  /// Stores a message and relays it to every member of the room, in sequence order.
+  /// Refuses a member during shutdown and in a full room.
+  private func checkRoom(_ state: State, _ room: Room) throws(StorefrontError) {
+    guard !state.isShuttingDown else {
+      throw StorefrontError(code: .unavailable, message: "the server is shutting down")
+    }
+    guard room.members.count < self.limits.maxMembersPerRoom else {
+      throw StorefrontError(
+        code: .resourceExhausted,
+        message: "room is full: it holds at most \(self.limits.maxMembersPerRoom) members"
+      )
+    }
+  }
+
+  /// Stores a message and relays it to every member of the room, in sequence order. A room
+  /// closed here (its product deleted) records nothing.
   /// - Throws: store errors; the message is then neither stored nor relayed.
   func publish(room: String, sender: String, text: String, kind: ChatKind) async throws {
-    let now = Date()
-    let sequence: Int64? = self.state.withLock { state in
-      guard var current = state.rooms[room] else { return nil }
-      let sequence = current.nextSequence
-      current.nextSequence += 1
-      state.rooms[room] = current
-      return sequence
-    }
-    guard let sequence else { return }
+    guard self.state.withLock({ $0.rooms[room] != nil }) else { return }
     let record = ChatRecord(
       room: room,
       sender: sender,
       text: text,
       kind: kind,
-      sequence: sequence,
-      sentTime: now
+      sequence: 0,
+      sentTime: Date()
     )
-    let stored: ChatRecord
-    do {
-      stored = try await self.store.append(record)
-    } catch {
-      self.deliver(nil, sequence: sequence, room: room)
-      throw error
-    }
-    self.deliver(stored, sequence: sequence, room: room)
+    let stored = try await self.store.append(record)
+    self.deliver(stored)
   }
 
-  private func deliver(_ record: ChatRecord?, sequence: Int64, room: String) {
-    self.state.withLock { state in
-      guard var current = state.rooms[room] else { return }
-      current.pending[sequence] = .some(record)
-      while let next = current.pending.removeValue(forKey: current.nextToDeliver) {
-        current.nextToDeliver += 1
-        guard let next else { continue }
-        for (memberID, outbox) in current.members where !outbox.push(next) {
-          // The outbox ended itself (too slow) or had ended; its stream will call leave.
-          current.members[memberID] = nil
+  /// Takes in a message stored here: delivers it in its turn, and reads from the store what
+  /// comes before it when that is not here.
+  private func deliver(_ record: ChatRecord) {
+    let fetch = self.state.withLock { state -> Bool in
+      guard var current = state.rooms[record.room] else { return false }
+      current.knownHead = max(current.knownHead, record.sequence)
+      if !current.members.isEmpty, record.sequence >= current.nextToDeliver {
+        current.pending[record.sequence] = record
+        current.deliverPending()
+      }
+      let fetch = current.isBehind && !current.isFetching
+      if fetch { current.isFetching = true }
+      state.rooms[record.room] = current
+      return fetch
+    }
+    if fetch { self.fetchMissed(room: record.room) }
+  }
+
+  /// Takes in a notice of the store.
+  private func hear(_ notice: ChatNotices.Notice) {
+    switch notice {
+    case .committed(let room, let sequence):
+      let fetch = self.state.withLock { state -> Bool in
+        guard var current = state.rooms[room] else { return false }
+        current.knownHead = max(current.knownHead, sequence)
+        let fetch = current.isBehind && !current.isFetching
+        if fetch { current.isFetching = true }
+        state.rooms[room] = current
+        return fetch
+      }
+      if fetch { self.fetchMissed(room: room) }
+    case .closed(let room):
+      self.closeRoom(room)
+    case .resumed:
+      let rooms = self.state.withLock { state in
+        state.rooms.filter { !$0.value.members.isEmpty }.map(\.key)
+      }
+      for room in rooms {
+        Task {
+          guard let head = try? await self.store.lastSequence(room: room) else { return }
+          self.hear(.committed(room: room, sequence: head))
         }
       }
-      state.rooms[room] = current
+    }
+  }
+
+  /// Reads the messages of `room` the hub has not delivered from the store and delivers
+  /// them, until it has caught up with what it knows is stored; call after setting the
+  /// room's `isFetching`. While the store fails it tries again every second.
+  private func fetchMissed(room: String) {
+    Task {
+      while let (from, told) = self.state.withLock({ state -> (Int64, Int64)? in
+        guard let current = state.rooms[room], !state.isShuttingDown else { return nil }
+        return (current.nextToDeliver, current.knownHead)
+      }) {
+        let records: [ChatRecord]
+        do {
+          records = try await self.store.messages(
+            room: room,
+            after: from - 1,
+            limit: Self.fetchBatch
+          )
+        } catch {
+          try? await Task.sleep(for: .seconds(1))
+          guard self.isStillBehind(room: room) else { return }
+          continue
+        }
+        let again = self.state.withLock { state -> Bool in
+          guard var current = state.rooms[room] else { return false }
+          if current.nextToDeliver == from {
+            if let first = records.first, first.sequence > from {
+              // Missing from the store for good (its room was emptied): go on from there.
+              current.nextToDeliver = first.sequence
+            }
+            if let last = records.last {
+              current.knownHead = max(current.knownHead, last.sequence)
+            } else if current.knownHead == told {
+              // Nothing stored past what was delivered, and nothing told since the read:
+              // what was told is gone (its room was emptied).
+              current.knownHead = from - 1
+            }
+          }
+          for record in records where record.sequence >= current.nextToDeliver {
+            current.pending[record.sequence] = record
+          }
+          current.deliverPending()
+          let again = current.isBehind
+          current.isFetching = again
+          state.rooms[room] = current
+          return again
+        }
+        guard again else { return }
+      }
+      self.state.withLock { state in
+        state.rooms[room]?.isFetching = false
+      }
+    }
+  }
+
+  /// Whether `room`'s members still wait for messages from the store; when not, ends its
+  /// fetching.
+  private func isStillBehind(room: String) -> Bool {
+    self.state.withLock { state in
+      guard var current = state.rooms[room] else { return false }
+      if !current.isBehind {
+        current.isFetching = false
+        state.rooms[room] = current
+      }
+      return current.isBehind
     }
   }
 

@@ -41,11 +41,18 @@ public struct ChatRecord: Hashable, Sendable {
   }
 }
 
-/// Durable chat history.
+/// Durable chat history, and the order of every room.
+///
+/// The store hands out a room's sequences: ``append(_:)`` stores a message under one more
+/// than the room's highest, and a message becomes visible to readers only after every
+/// message below it (sequences are taken under a lock held to the commit), so a reader of
+/// "everything after N" never skips one. When other processes write the same history (the
+/// replicas of one database), ``chatNotices`` tells of their messages.
 public protocol ChatStore: Sendable {
-  /// Stores `record`; its sequence is unique in its room.
-  /// - Returns: the record as stored (times at the store's precision), which is what the room
-  ///   relays, so that live and history copies of a message are equal.
+  /// Stores `record` under its room's next sequence; the sequence `record` carries is
+  /// ignored.
+  /// - Returns: the record as stored (its sequence; times at the store's precision), which
+  ///   is what the room relays, so that live and history copies of a message are equal.
   @discardableResult
   func append(_ record: ChatRecord) async throws -> ChatRecord
 
@@ -60,4 +67,16 @@ public protocol ChatStore: Sendable {
     limit: Int
   ) async throws
     -> [ChatRecord]
+
+  /// Up to `limit` of the oldest messages of `room` with a sequence above `sequence`,
+  /// oldest first.
+  func messages(room: String, after sequence: Int64, limit: Int) async throws -> [ChatRecord]
+
+  /// Where the store tells of messages that other processes stored; nil when this process
+  /// is the only writer, and every message reaches the hub through its own ``append(_:)``.
+  var chatNotices: ChatNotices? { get }
+}
+
+extension ChatStore {
+  public var chatNotices: ChatNotices? { nil }
 }

@@ -8,8 +8,14 @@ extension BenchRunner {
   /// products (member i the room i modulo `rooms`), and `senders` of them send `rate` messages
   /// a second each (paced, not closed loop), until the window ends. Every member times every
   /// message from its send to its delivery: deliveries/s and delivery latency. Each member's
-  /// stream that ends well counts as one operation.
-  func chat(senders: Int, rate: Double, rooms: Int) async throws -> BenchResult {
+  /// stream that ends well counts as one operation. With `senderClients` (another replica's),
+  /// the senders chat there and the other members here: most deliveries cross replicas.
+  func chat(
+    senders: Int,
+    rate: Double,
+    rooms: Int,
+    senderClients: [BenchClient]? = nil
+  ) async throws -> BenchResult {
     let roomIDs = try await self.catalogueIDs(limit: rooms)
     let recorder = BenchRecorder(
       window: BenchWindow(warmup: self.plan.warmup, duration: self.plan.duration)
@@ -19,8 +25,9 @@ extension BenchRunner {
     let options = self.callOptions
     await withDiscardingTaskGroup { group in
       for member in 0 ..< self.plan.concurrency {
-        let client = self.clients[member % self.clients.count]
         let sends = member < senders
+        let clients = sends ? senderClients ?? self.clients : self.clients
+        let client = clients[member % clients.count]
         let room = roomIDs[member % roomIDs.count]
         group.addTask {
           do {

@@ -74,6 +74,14 @@ struct Bench: AsyncParsableCommand, PrintsJSON {
   @Option(help: "chat: how many of the members send; watch: how many writers update products.")
   var senders = 10
 
+  @Option(
+    help: ArgumentHelp(
+      "chat: the senders' server, host:port, when it is not --server (another replica).",
+      valueName: "address"
+    )
+  )
+  var sendersServer: String?
+
   @Option(help: "chat, watch: messages or updates per second each sender sends.")
   var rate = 4.0
 
@@ -88,6 +96,11 @@ struct Bench: AsyncParsableCommand, PrintsJSON {
 
   /// Refuses counts and sizes the scenarios cannot run with.
   func validate() throws {
+    if let sendersServer = self.sendersServer {
+      guard self.scenario == .chat, StorefrontClient.Server(sendersServer) != nil else {
+        throw ValidationError("--senders-server is host:port, for chat")
+      }
+    }
     if self.count > 0, [.chat, .watch].contains(self.scenario) {
       throw ValidationError(
         "--count is for closed-loop scenarios; chat and watch run for --duration"
@@ -125,7 +138,19 @@ struct Bench: AsyncParsableCommand, PrintsJSON {
         return try await runner.download(size: self.size, chunk: self.chunk, image: self.image)
       case .import: return try await runner.importProducts(batch: self.batch)
       case .chat:
-        return try await runner.chat(senders: self.senders, rate: self.rate, rooms: self.rooms)
+        guard let sendersServer = self.sendersServer else {
+          return try await runner.chat(senders: self.senders, rate: self.rate, rooms: self.rooms)
+        }
+        var sendersTarget = self.target
+        sendersTarget.server = sendersServer
+        return try await sendersTarget.withClients(plan.connections) { senderClients in
+          try await runner.chat(
+            senders: self.senders,
+            rate: self.rate,
+            rooms: self.rooms,
+            senderClients: senderClients
+          )
+        }
       case .watch: return try await runner.watch(writers: self.senders, rate: self.rate)
       }
     }
