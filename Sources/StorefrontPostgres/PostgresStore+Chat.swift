@@ -1,53 +1,42 @@
 import Foundation
-import Logging
 import PostgresNIO
 public import StorefrontCore
 
 extension PostgresStore: ChatStore {
-  /// The class of the advisory locks that order a room's messages (the second key is the
-  /// room's hash): "CHAT".
-  static let chatLockClass: Int32 = 0x4348_4154
-
-  /// Takes the room's lock, held to the commit, before the room's next sequence is read:
-  /// the next message of the room, on any replica, waits for this one's commit, so
-  /// sequences become visible in order and none is skipped by a reader of "after N". The
-  /// commit notifies every replica (``ChangeFollower``).
+  /// One statement, its own transaction: it takes the room's next sequence by updating the
+  /// room's row in `chat_room` (created at the first message), inserts the message and
+  /// notifies every replica (``ChangeFollower``). The row stays locked to the commit, so the
+  /// room's next message, on any replica, waits for this one: a room's sequences become
+  /// visible in order, without gaps, and a reader of "after N" never skips one.
   @discardableResult
   public func append(_ record: ChatRecord) async throws -> ChatRecord {
     var stored = record
     stored.sentTime = Self.date(fromDatabase: Self.databaseTime(record.sentTime))
     let logger = self.logger
-    stored.sequence = try await self.writeUnlogged { connection in
-      try await Self.lockRoom(record.room, connection, logger: logger)
-      let rows = try await connection.rows(
-        """
-        WITH message AS (
-          INSERT INTO chat_message (room, sequence, sender, text, kind, sent_time)
-          SELECT \(record.room), COALESCE(MAX(sequence), 0) + 1, \(record.sender),
-            \(record.text), \(record.kind.rawValue), \(Self.databaseTime(record.sentTime))
-          FROM chat_message WHERE room = \(record.room)
-          RETURNING sequence
+    stored.sequence = try await Task {
+      try await self.withConnection { connection in
+        let rows = try await connection.rows(
+          """
+          WITH next AS (
+            INSERT INTO chat_room (room, last_sequence) VALUES (\(record.room), 1)
+            ON CONFLICT (room) DO UPDATE SET last_sequence = chat_room.last_sequence + 1
+            RETURNING last_sequence
+          ), message AS (
+            INSERT INTO chat_message (room, sequence, sender, text, kind, sent_time)
+            SELECT \(record.room), last_sequence, \(record.sender), \(record.text),
+              \(record.kind.rawValue), \(Self.databaseTime(record.sentTime))
+            FROM next
+            RETURNING sequence
+          )
+          SELECT sequence, pg_notify(\(ChangeFollower.chatChannel), sequence || ' ' || \(record.room))
+          FROM message
+          """,
+          logger: logger
         )
-        SELECT sequence, pg_notify(\(ChangeFollower.chatChannel), sequence || ' ' || \(record.room))
-        FROM message
-        """,
-        logger: logger
-      )
-      return try rows.first?["sequence"].decode(Int64.self) ?? 0
-    }
+        return try rows.first?["sequence"].decode(Int64.self) ?? 0
+      }
+    }.value
     return stored
-  }
-
-  /// Takes the lock that orders the messages of `room`, to the end of the transaction.
-  static func lockRoom(
-    _ room: String,
-    _ connection: PostgresConnection,
-    logger: Logger
-  ) async throws {
-    try await connection.run(
-      "SELECT pg_advisory_xact_lock(\(Self.chatLockClass), hashtext(\(room)))",
-      logger: logger
-    )
   }
 
   public var chatNotices: ChatNotices? { self.notices }

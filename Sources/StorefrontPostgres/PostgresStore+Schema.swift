@@ -122,6 +122,19 @@ extension PostgresStore {
       CREATE INDEX login_failure_by_time ON login_failure (last_failure);
       """
     ),
+    (
+      4,
+      """
+      -- Each chat room's last sequence: a message takes the next one by updating this row,
+      -- whose lock it holds to its commit, so a room's messages commit in sequence order.
+      CREATE TABLE chat_room (
+        room TEXT COLLATE "C" PRIMARY KEY,
+        last_sequence BIGINT NOT NULL
+      );
+      INSERT INTO chat_room (room, last_sequence)
+      SELECT room, MAX(sequence) FROM chat_message GROUP BY room;
+      """
+    ),
   ]
 
   /// The advisory lock key that migrations run under: replicas starting together migrate

@@ -221,6 +221,37 @@ extension StoreContract {
     }
   }
 
+  static let upsertDistinctSkus = Case(
+    "an upsert of distinct skus logs each write in the batch's order, as the product now is"
+  ) { factory in
+    try await factory.withStore { store in
+      let moved = try await store.insert(.sample(sku: "MOVED", category: "tea"))
+      let same = try await store.insert(.sample(sku: "SAME", name: "Same"))
+      let head = try await store.latestChangeSequence()
+      let outcomes = try await store.upsert([
+        .sample(sku: "FIRST", name: "First"),
+        .sample(sku: "MOVED", category: "coffee"),
+        .sample(sku: "SAME", name: "Same"),
+        .sample(sku: "LAST", name: "Last", description: "Grüße, 世界"),
+      ])
+      #expect(outcomes == [.created, .updated, .unchanged, .created])
+      let changes = try await Self.allChanges(store, after: head)
+      #expect(changes.map(\.sequence) == [head + 1, head + 2, head + 3])
+      #expect(changes.map(\.kind) == [.created, .updated, .created])
+      #expect(changes.map(\.product.draft.sku) == ["FIRST", "MOVED", "LAST"])
+      #expect(changes.map(\.previousCategory) == [nil, "tea", nil])
+      for change in changes {
+        #expect(try await store.product(id: change.product.id) == change.product)
+      }
+      let after = try await store.product(id: moved.id)
+      #expect(after.draft.category == "coffee" && after.etag != moved.etag)
+      #expect(after.createTime == moved.createTime && after.updateTime >= moved.updateTime)
+      #expect(try await store.product(id: same.id) == same)
+      #expect(try await store.products(matching: ProductFilter(query: "世界"), limit: 10).count == 1)
+      #expect(try await store.productCount() == 4)
+    }
+  }
+
 }
 
 extension StoreContract {

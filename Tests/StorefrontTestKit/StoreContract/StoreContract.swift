@@ -278,6 +278,7 @@ public enum StoreContract {
       waitForChange,
       waitForChangeCancelled,
       upsertOutcomes,
+      upsertDistinctSkus,
       nulMatchesNothing,
       lastSequencePerRoom,
       recentMessagesWindow,
