@@ -7,13 +7,14 @@ extension PostgresStore: ChatStore {
   /// room's row in `chat_room` (created at the first message), inserts the message and
   /// notifies every replica (``ChangeFollower``). The row stays locked to the commit, so the
   /// room's next message, on any replica, waits for this one: a room's sequences become
-  /// visible in order, without gaps, and a reader of "after N" never skips one.
+  /// visible in order, without gaps, and a reader of "after N" never skips one. It runs to
+  /// its end even when the caller is cancelled.
   @discardableResult
   public func append(_ record: ChatRecord) async throws -> ChatRecord {
     var stored = record
     stored.sentTime = Self.date(fromDatabase: Self.databaseTime(record.sentTime))
     let logger = self.logger
-    stored.sequence = try await Task {
+    stored.sequence = try await uncancelled {
       try await self.withConnection { connection in
         let rows = try await connection.rows(
           """
@@ -35,7 +36,7 @@ extension PostgresStore: ChatStore {
         )
         return try rows.first?["sequence"].decode(Int64.self) ?? 0
       }
-    }.value
+    }
     return stored
   }
 

@@ -26,6 +26,14 @@ public final class ChatHub: Sendable {
       !self.members.isEmpty && self.knownHead >= self.nextToDeliver
     }
 
+    /// Whether a task should now read missed messages from the store; if so, marks the room
+    /// as fetching, so that one task at a time does.
+    mutating func claimFetch() -> Bool {
+      guard self.isBehind, !self.isFetching else { return false }
+      self.isFetching = true
+      return true
+    }
+
     /// Delivers what is pending from ``nextToDeliver`` on, in order, and forgets outboxes
     /// that have ended.
     mutating func deliverPending() {
@@ -72,12 +80,13 @@ public final class ChatHub: Sendable {
     // The room exists before the store is asked for its head, so that it hears of every
     // message stored after that reading.
     try self.state.withLock { state throws(StorefrontError) in
-      try self.checkRoom(state, state.rooms[room] ?? Room())
-      if state.rooms[room] == nil { state.rooms[room] = Room() }
+      let current = state.rooms[room] ?? Room()
+      try self.checkRoom(state, current)
+      state.rooms[room] = current
     }
     let lastStored = try await self.store.lastSequence(room: room)
     let outbox = ChatOutbox(capacity: self.limits.outboxCapacity)
-    let (memberID, firstLive, isBehind) = try self.state.withLock {
+    let (memberID, firstLive, fetch) = try self.state.withLock {
       state throws(StorefrontError) in
       guard var current = state.rooms[room] else {
         throw StorefrontError(code: .notFound, message: "room '\(room)' was closed")
@@ -92,12 +101,11 @@ public final class ChatHub: Sendable {
       let memberID = state.nextMemberID
       state.nextMemberID += 1
       current.members[memberID] = outbox
-      let isBehind = current.isBehind && !current.isFetching
-      if isBehind { current.isFetching = true }
+      let fetch = current.claimFetch()
       state.rooms[room] = current
-      return (memberID, current.nextToDeliver, isBehind)
+      return (memberID, current.nextToDeliver, fetch)
     }
-    if isBehind { self.fetchMissed(room: room) }
+    if fetch { self.fetchMissed(room: room) }
     // Everything below firstLive has been delivered, or was stored before the room's head
     // was read; everything from it on reaches the new member live. History and live
     // messages neither overlap nor gap.
@@ -163,47 +171,44 @@ public final class ChatHub: Sendable {
   /// Takes in a message stored here: delivers it in its turn, and reads from the store what
   /// comes before it when that is not here.
   private func deliver(_ record: ChatRecord) {
-    let fetch = self.state.withLock { state -> Bool in
-      guard var current = state.rooms[record.room] else { return false }
+    self.update(room: record.room) { current in
       current.knownHead = max(current.knownHead, record.sequence)
       if !current.members.isEmpty, record.sequence >= current.nextToDeliver {
         current.pending[record.sequence] = record
         current.deliverPending()
       }
-      let fetch = current.isBehind && !current.isFetching
-      if fetch { current.isFetching = true }
-      state.rooms[record.room] = current
-      return fetch
     }
-    if fetch { self.fetchMissed(room: record.room) }
   }
 
   /// Takes in a notice of the store.
   private func hear(_ notice: ChatNotices.Notice) {
     switch notice {
     case .committed(let room, let sequence):
-      let fetch = self.state.withLock { state -> Bool in
-        guard var current = state.rooms[room] else { return false }
-        current.knownHead = max(current.knownHead, sequence)
-        let fetch = current.isBehind && !current.isFetching
-        if fetch { current.isFetching = true }
-        state.rooms[room] = current
-        return fetch
-      }
-      if fetch { self.fetchMissed(room: room) }
+      self.update(room: room) { $0.knownHead = max($0.knownHead, sequence) }
     case .closed(let room):
       self.closeRoom(room)
     case .resumed:
+      // The heads are unknown: every occupied room reads from the store until it has no more.
       let rooms = self.state.withLock { state in
         state.rooms.filter { !$0.value.members.isEmpty }.map(\.key)
       }
       for room in rooms {
-        Task {
-          guard let head = try? await self.store.lastSequence(room: room) else { return }
-          self.hear(.committed(room: room, sequence: head))
-        }
+        self.update(room: room) { $0.knownHead = .max }
       }
     }
+  }
+
+  /// Applies `change` to `room`, if the hub has it, then starts reading from the store what
+  /// the room has not delivered, if anything, and nobody reads it yet.
+  private func update(room: String, _ change: (inout Room) -> Void) {
+    let fetch = self.state.withLock { state -> Bool in
+      guard var current = state.rooms[room] else { return false }
+      change(&current)
+      let fetch = current.claimFetch()
+      state.rooms[room] = current
+      return fetch
+    }
+    if fetch { self.fetchMissed(room: room) }
   }
 
   /// Reads the messages of `room` the hub has not delivered from the store and delivers
@@ -238,7 +243,7 @@ public final class ChatHub: Sendable {
               current.knownHead = max(current.knownHead, last.sequence)
             } else if current.knownHead == told {
               // Nothing stored past what was delivered, and nothing told since the read:
-              // what was told is gone (its room was emptied).
+              // what was told is gone (its room was emptied), or was a guess (`resumed`).
               current.knownHead = from - 1
             }
           }

@@ -5,14 +5,14 @@
 /// Swift has no structured way to shield work from its task's cancellation, so `body` runs
 /// in a task of its own, which does not inherit it; the caller still waits for it, so the
 /// work stays bounded by the caller's lifetime.
-func uncancelled<Result: Sendable>(
+public func uncancelled<Result: Sendable>(
   _ body: @escaping @Sendable () async throws -> Result
 ) async throws -> Result {
   try await Task { try await body() }.value
 }
 
 /// ``uncancelled(_:)`` for work that cannot fail.
-func uncancelled<Result: Sendable>(
+public func uncancelled<Result: Sendable>(
   _ body: @escaping @Sendable () async -> Result
 ) async -> Result {
   await Task { await body() }.value
