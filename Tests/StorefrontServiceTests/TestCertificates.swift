@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Certificates made at test time with the `openssl` command: a CA, a server certificate for
 /// 127.0.0.1 and localhost, a client certificate from a client CA, and a client certificate
 /// from a CA nobody trusts. PEM files in a temporary folder, removed by ``remove()``.
@@ -93,21 +97,33 @@ struct TestCertificates {
     )
   }
 
+  /// Runs `openssl` with `arguments` in the certificates' folder. Through `posix_spawn`, not
+  /// Foundation's `Process`: swift-corelibs-foundation's `Process.run()` on Linux can over-read
+  /// a directory entry of /proc/self/fd and crash the whole test process (fixed upstream in
+  /// swiftlang/swift-corelibs-foundation#5472, not in the toolchain here).
   private func openssl(_ arguments: String...) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["openssl"] + arguments
-    process.currentDirectoryURL = self.directory
-    process.standardOutput = FileHandle.nullDevice
-    let errors = Pipe()
-    process.standardError = errors
-    try process.run()
-    let message = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
+    let log = self.path("openssl-errors.log")
+    let command = ["/usr/bin/env", "-C", self.directory.path, "openssl"] + arguments
+    let environment = ProcessInfo.processInfo.environment.map { "\($0)=\($1)" }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    var argv = command.map { strdup($0) } + [nil]
+    var envp = environment.map { strdup($0) } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, command[0], &actions, nil, &argv, &envp)
+    guard spawned == 0 else {
+      throw CertificateError(description: "could not start openssl: error \(spawned)")
+    }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+    guard status == 0 else {
+      let message = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
       throw CertificateError(
-        description: "openssl \(arguments.joined(separator: " ")): "
-          + String(decoding: message, as: UTF8.self)
+        description: "openssl \(arguments.joined(separator: " ")): \(message)"
       )
     }
   }
