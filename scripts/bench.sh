@@ -223,7 +223,7 @@ both import import --connections 4 --concurrency 4 --batch 1000
 # h2load: GetProduct of one product, a prebuilt gRPC message (5-byte prefix, then the
 # request), after checking that one such call answers grpc-status 0.
 echo "== h2load -c 4 -m 32 GetProduct" >&2
-# The second product: the first one carries every image the upload scenario attached.
+# The second product (the first carries the images of the download scenario and the memory goals).
 # get_message ADDR FILE: that request of the server at ADDR, in FILE.
 get_message() {
   local product_id
@@ -324,7 +324,8 @@ stop "$stock_pid"
 stop "$baseline_pid"
 stop "$grpcgo_pid"
 
-# image_of ADDR: the last image of the catalogue's first product (where upload runs attach).
+# image_of ADDR: the last image of the catalogue's first product (where a one-image upload
+# attaches: the upload scenario gives the first 1,000 products an image each in turn).
 image_of() {
   "$bin/storefront" product list --limit 1 --json --server "$1" |
     python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["imageIds"][-1])'

@@ -83,7 +83,7 @@ extension ServerStream {
 
   /// Bytes of the response not yet on the socket.
   private var waitingBytes: Int {
-    self.unwrittenBytes + (self.pendingData?.readableBytes ?? 0)
+    self.unwrittenBytes + self.pendingData.byteCount
   }
 
   /// On the loop: queues `part` for the next flush.
@@ -124,7 +124,12 @@ extension ServerStream {
         self.heldMessage = message
         return .proceed
       }
-      self.queueData(self.encoded(self.frame(message)))
+      if self.compressor == nil, self.wire != .grpcWeb(text: true) {
+        self.pendingData.appendMessage(message)
+        self.connection.markDirty(self)
+      } else {
+        self.queueData(self.encoded(self.frame(message)))
+      }
       guard self.waitingBytes >= self.connection.configuration.outboundHighWatermark else {
         return .proceed
       }
@@ -183,13 +188,7 @@ extension ServerStream {
 
   /// On the loop: adds `bytes` to the DATA written at the next flush.
   private func queueData(_ bytes: ByteBuffer) {
-    if var data = self.pendingData {
-      self.pendingData = nil
-      data.writeImmutableBuffer(bytes)
-      self.pendingData = data
-    } else {
-      self.pendingData = bytes
-    }
+    self.pendingData.append(bytes)
     self.connection.markDirty(self)
   }
 
@@ -210,7 +209,7 @@ extension ServerStream {
   }
 
   /// `message` behind its gRPC length prefix, compressed when the response is. The prefix
-  /// goes into the message's headroom when it has some (``TransportBytes`` leaves five bytes).
+  /// goes into the compressed message's headroom.
   private func frame(_ message: ByteBuffer) -> ByteBuffer {
     var message = message
     var flag: UInt8 = 0
@@ -251,9 +250,14 @@ extension ServerStream {
     }
     let endsWithData = self.endsWithData
     self.endsWithData = false
-    if let data = self.pendingData {
-      self.pendingData = nil
-      self.writeData(data, endStream: endsWithData, context: context)
+    if !self.pendingData.isEmpty {
+      // Taken out first: a write can complete at once (HTTP/1.1 and closed streams), and its
+      // completion reads what waits.
+      let data = self.pendingData
+      self.pendingData = OutboundData()
+      data.forEach { data, isLast in
+        self.writeData(data, endStream: endsWithData && isLast, context: context)
+      }
     } else if endsWithData {
       self.writeData(ByteBuffer(), endStream: true, context: context)
     }

@@ -72,7 +72,7 @@ final class ServerStream: @unchecked Sendable {
   var phase = OutboundPhase.idle
   let compressor: Zlib?
   var pendingHeaders: HPACKHeaders?
-  var pendingData: ByteBuffer?
+  var pendingData = OutboundData()
   var pendingTrailers: HPACKHeaders?
   var pendingReset: HTTP2ErrorCode?
   /// The response ends with its last DATA frame (the web protocols' status is in the body),
@@ -245,7 +245,7 @@ final class ServerStream: @unchecked Sendable {
     if self.phase != .closed {
       self.endByTransport(status: Status(code: .deadlineExceeded, message: "deadline passed"))
     }
-    if self.unwrittenBytes > 0 || (self.pendingData?.readableBytes ?? 0) > 0 {
+    if self.unwrittenBytes > 0 || !self.pendingData.isEmpty {
       self.deadlineTimer = self.eventLoop.scheduleTask(in: Self.stuckResponseGrace) {
         self.deadlineTimer = nil
         self.reset(.cancel, error: RPCError(code: .deadlineExceeded, message: "deadline passed"))
@@ -272,7 +272,7 @@ final class ServerStream: @unchecked Sendable {
     self.transportEnded = true
     self.phase = .closed
     self.pendingHeaders = nil
-    self.pendingData = nil
+    self.pendingData = OutboundData()
     self.pendingTrailers = nil
     self.endsWithData = false
     self.pendingReset = code
@@ -288,7 +288,7 @@ final class ServerStream: @unchecked Sendable {
     self.deadlineTimer?.cancel()
     self.deadlineTimer = nil
     self.pendingHeaders = nil
-    self.pendingData = nil
+    self.pendingData = OutboundData()
     self.pendingTrailers = nil
     self.endsWithData = false
     self.pendingReset = nil

@@ -3,15 +3,7 @@ public import NIOCore
 
 /// The bytes of one gRPC message as ``StorefrontServerTransport`` carries them: a `ByteBuffer`
 /// whose readable bytes are the message.
-///
-/// A buffer made by `init(repeating:count:)`, as serializers make the buffer they then fill,
-/// keeps five bytes of headroom in front of the message, so that the transport writes gRPC's
-/// length prefix there instead of copying the message behind a new one.
 public struct TransportBytes: GRPCContiguousBytes, Hashable, Sendable {
-  /// The bytes in front of a message that the length prefix takes.
-  @usableFromInline
-  static let prefixBytes = 5
-
   /// The message: the buffer's readable bytes.
   public var buffer: ByteBuffer
 
@@ -23,12 +15,7 @@ public struct TransportBytes: GRPCContiguousBytes, Hashable, Sendable {
 
   @inlinable
   public init(repeating byte: UInt8, count: Int) {
-    var buffer = ByteBuffer()
-    buffer.reserveCapacity(count + Self.prefixBytes)
-    buffer.writeRepeatingByte(0, count: Self.prefixBytes)
-    buffer.writeRepeatingByte(byte, count: count)
-    buffer.moveReaderIndex(forwardBy: Self.prefixBytes)
-    self.buffer = buffer
+    self.buffer = ByteBuffer(repeating: byte, count: count)
   }
 
   @inlinable

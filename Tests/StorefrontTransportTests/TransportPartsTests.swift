@@ -72,6 +72,60 @@ struct TransportPartsTests {
     #expect(mostHeld < 4_096, "the deframer held \(mostHeld) bytes of a 1,005,000-byte stream")
   }
 
+  @Test("the deframer copies a message that spans DATA frames once, into storage its size")
+  func deframerAssemblesIntoExactStorage() throws {
+    var deframer = MessageDeframer(maxMessageBytes: 1 << 20)
+    var data = ByteBuffer()
+    data.writeInteger(UInt8(0))
+    data.writeInteger(UInt32(100_000))
+    data.writeBytes((0 ..< 100_000).map { UInt8(truncatingIfNeeded: $0) })
+    // A second message starts in the last frame.
+    data.writeInteger(UInt8(0))
+    data.writeInteger(UInt32(3))
+    data.writeBytes([7, 8, 9])
+    var messages: [ByteBuffer] = []
+    while data.readableBytes > 0 {
+      deframer.append(data.readSlice(length: min(16_384, data.readableBytes))!)
+      while let next = try deframer.next(decompressor: nil) { messages.append(next.message) }
+      // Never more than the first message's bytes, and the frame the rest arrived in.
+      #expect(deframer.heldBytes <= 100_005 + 16_384)
+    }
+    try #require(messages.count == 2)
+    #expect(
+      Array(messages[0].readableBytesView) == (0 ..< 100_000).map { UInt8(truncatingIfNeeded: $0) }
+    )
+    #expect(Array(messages[1].readableBytesView) == [7, 8, 9])
+    #expect(!deframer.hasPartialMessage)
+  }
+
+  @Test("response DATA: small messages share a buffer, a large one is queued without a copy")
+  func outboundData() {
+    var outbound = OutboundData()
+    #expect(outbound.isEmpty)
+    outbound.appendMessage(ByteBuffer(bytes: [1, 2, 3]))
+    outbound.appendMessage(ByteBuffer(bytes: []))
+    let large = ByteBuffer(repeating: 9, count: 100_000)
+    outbound.appendMessage(large)
+    outbound.append(ByteBuffer(bytes: [0x80, 0, 0, 0, 0]))
+    #expect(outbound.byteCount == 8 + 5 + 100_005 + 5)
+
+    var drained: [(bytes: [UInt8], isLast: Bool, sharesLarge: Bool)] = []
+    outbound.forEach { buffer, isLast in
+      let sharesLarge = buffer.withUnsafeReadableBytes { mine in
+        large.withUnsafeReadableBytes { $0.baseAddress == mine.baseAddress }
+      }
+      drained.append((Array(buffer.readableBytesView), isLast, sharesLarge))
+    }
+    // Two small messages and the large one's prefix in one buffer; the large message as it
+    // was made; what follows in a buffer of its own (the large one is never written to).
+    #expect(drained.count == 3)
+    #expect(drained.map(\.isLast) == [false, false, true])
+    #expect(drained[0].bytes == [0, 0, 0, 0, 3, 1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0x86, 0xA0])
+    #expect(drained[1].sharesLarge)
+    #expect(drained[1].bytes.count == 100_000)
+    #expect(drained[2].bytes == [0x80, 0, 0, 0, 0])
+  }
+
   @Test("the deframer splits messages across and within DATA, and refuses an over-size one early")
   func deframer() throws {
     var deframer = MessageDeframer(maxMessageBytes: 10)

@@ -72,13 +72,28 @@ public final class StagedImage {
     if self.prefix.count < ImageFormat.sniffLength {
       self.prefix.append(contentsOf: bytes.prefix(ImageFormat.sniffLength - self.prefix.count))
     }
-    let array = Array(bytes)
-    self.hasher.update(data: array)
-    var offset = 0
-    while offset < array.count {
-      let written = array.withUnsafeBytes { buffer in
-        write(self.descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+    // Data and arrays are hashed and written where they are; other collections are copied.
+    var failure: StorefrontError?
+    func take(_ buffer: UnsafeBufferPointer<UInt8>) {
+      do throws(StorefrontError) {
+        try self.hashAndWrite(UnsafeRawBufferPointer(buffer))
+      } catch {
+        failure = error
       }
+    }
+    if bytes.withContiguousStorageIfAvailable(take) == nil {
+      _ = Array(bytes).withContiguousStorageIfAvailable(take)
+    }
+    if let failure { throw failure }
+    self.sizeBytes += Int64(bytes.count)
+  }
+
+  /// Hashes `buffer` and writes it to the file.
+  private func hashAndWrite(_ buffer: UnsafeRawBufferPointer) throws(StorefrontError) {
+    self.hasher.update(bufferPointer: buffer)
+    var offset = 0
+    while offset < buffer.count {
+      let written = write(self.descriptor, buffer.baseAddress! + offset, buffer.count - offset)
       if written < 0 {
         if errno == EINTR { continue }
         let code = errno
@@ -90,7 +105,6 @@ public final class StagedImage {
       }
       offset += written
     }
-    self.sizeBytes += Int64(array.count)
   }
 
   /// Syncs and closes the file and returns its hash; idempotent.

@@ -4,13 +4,17 @@ import StorefrontAPI
 import SwiftProtobuf
 
 extension BenchRunner {
-  /// UploadProductImages of one image of `size` bytes each, to the catalogue's first product:
-  /// MiB/s. Every image has the same bytes (a PNG signature, then zeros), so the server
-  /// stores one file however many uploads run.
-  func upload(size: Int, chunk: Int) async throws -> BenchResult {
-    let productID = try await self.catalogueIDs(limit: 1)[0]
+  /// UploadProductImages of one image of `size` bytes each, to the catalogue's first
+  /// `products` products in turn (the first one first): MiB/s. Every image has the same bytes
+  /// (a PNG signature, then zeros), so the server stores one file however many uploads run.
+  /// (All to one product measured that product's growing list of images, which every write
+  /// to it records again, more than the upload.)
+  func upload(size: Int, chunk: Int, products: Int) async throws -> BenchResult {
+    let productIDs = try await self.catalogueIDs(limit: products)
     let chunks = Self.imageChunks(size: size, chunk: chunk)
+    let workers = self.plan.concurrency
     return await self.closedLoop(scenario: "upload", unit: "bytes") { step in
+      let productID = productIDs[(step.iteration * workers + step.worker) % productIDs.count]
       let stored = try await self.uploadImage(chunks, to: productID, with: step.client)
       // Bytes count once the server has stored them: a refused upload counts none.
       step.recorder.recordUnits(Int(clamping: stored.totalBytes))

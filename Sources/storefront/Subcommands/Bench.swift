@@ -47,7 +47,12 @@ struct Bench: AsyncParsableCommand, PrintsJSON {
   @Option(help: "Stop after this many operations (0: run for --duration).")
   var count = 0
 
-  @Option(help: "get: how many catalogue ids (the first, by id) to pick from; 0: all.")
+  @Option(
+    help: """
+      get: how many catalogue ids (the first, by id) to pick from; upload: how many products \
+      (the first) the images go to, in turn; 0: all.
+      """
+  )
   var ids = 1_000
 
   @Option(help: "list: products per stream (0: the whole catalogue).")
@@ -133,7 +138,8 @@ struct Bench: AsyncParsableCommand, PrintsJSON {
       switch self.scenario {
       case .get: return try await runner.get(ids: self.ids)
       case .list: return try await runner.list(pageSize: self.pageSize)
-      case .upload: return try await runner.upload(size: self.size, chunk: self.chunk)
+      case .upload:
+        return try await runner.upload(size: self.size, chunk: self.chunk, products: self.ids)
       case .download:
         return try await runner.download(size: self.size, chunk: self.chunk, image: self.image)
       case .import: return try await runner.importProducts(batch: self.batch)
