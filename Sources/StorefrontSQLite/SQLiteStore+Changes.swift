@@ -83,13 +83,21 @@ extension SQLiteStore: ProductChangeStore, ChangeFeedBacked {
     _ statement: Statement,
     _ arguments: StatementArguments
   ) throws -> [ProductChange] {
-    try Row.fetchAll(statement, arguments: arguments).map { row in
+    let rows = try Row.fetchAll(statement, arguments: arguments)
+    guard let first = rows.first else { return [] }
+    // Looked up once for all rows (see ``ProductColumns``).
+    let columns = ProductColumns(of: first)
+    let sequence = Self.column("sequence", of: first)
+    let kind = Self.column("kind", of: first)
+    let previousCategory = Self.column("previous_category", of: first)
+    let changeTime = Self.column("change_time", of: first)
+    return rows.map { row in
       ProductChange(
-        sequence: row["sequence"],
-        kind: ProductChange.Kind(rawValue: row["kind"]) ?? .updated,
-        product: Self.product(from: row),
-        previousCategory: row["previous_category"],
-        changeTime: Self.date(fromDatabase: row["change_time"])
+        sequence: row[sequence],
+        kind: ProductChange.Kind(rawValue: row[kind]) ?? .updated,
+        product: Self.product(from: row, columns: columns),
+        previousCategory: row[previousCategory],
+        changeTime: Self.date(fromDatabase: row[changeTime])
       )
     }
   }

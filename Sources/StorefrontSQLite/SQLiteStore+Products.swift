@@ -27,22 +27,67 @@ extension SQLiteStore: ProductStore {
       .map(\.id)
   }
 
+  /// Where a product's columns are in the rows of one statement, looked up once for all its
+  /// rows: GRDB finds a column by name by lowercasing every column's name, each time, which
+  /// was 13% of a listing's samples when each row looked up its twelve columns.
+  struct ProductColumns {
+    let id, sku, name, description, category, priceCents, currency, stock: Int
+    let createTime, updateTime, etag, imageIDs: Int
+
+    /// The columns in the rows of `row`'s statement.
+    init(of row: Row) {
+      func index(_ name: String) -> Int { SQLiteStore.column(name, of: row) }
+      self.id = index("id")
+      self.sku = index("sku")
+      self.name = index("name")
+      self.description = index("description")
+      self.category = index("category")
+      self.priceCents = index("price_cents")
+      self.currency = index("currency")
+      self.stock = index("stock")
+      self.createTime = index("create_time")
+      self.updateTime = index("update_time")
+      self.etag = index("etag")
+      self.imageIDs = index("image_ids")
+    }
+  }
+
+  /// The index of the column `name` (lowercase; SQLite's names are not case-sensitive) in
+  /// the rows of `row`'s statement, which has it.
+  static func column(_ name: String, of row: Row) -> Int {
+    guard let index = Array(row.columnNames).firstIndex(where: { $0.lowercased() == name }) else {
+      preconditionFailure("the statement has no column \(name)")
+    }
+    return index
+  }
+
   static func product(from row: Row) -> Product {
+    Self.product(from: row, columns: ProductColumns(of: row))
+  }
+
+  /// The products of `rows`, all from one statement.
+  static func products(from rows: [Row]) -> [Product] {
+    guard let first = rows.first else { return [] }
+    let columns = ProductColumns(of: first)
+    return rows.map { Self.product(from: $0, columns: columns) }
+  }
+
+  static func product(from row: Row, columns: ProductColumns) -> Product {
     Product(
-      id: row["id"],
+      id: row[columns.id],
       draft: ProductDraft(
-        sku: row["sku"],
-        name: row["name"],
-        description: row["description"],
-        category: row["category"],
-        priceCents: row["price_cents"],
-        currency: row["currency"],
-        stock: row["stock"]
+        sku: row[columns.sku],
+        name: row[columns.name],
+        description: row[columns.description],
+        category: row[columns.category],
+        priceCents: row[columns.priceCents],
+        currency: row[columns.currency],
+        stock: row[columns.stock]
       ),
-      imageIDs: Self.imageIDs(folded: row["image_ids"]),
-      createTime: Self.date(fromDatabase: row["create_time"]),
-      updateTime: Self.date(fromDatabase: row["update_time"]),
-      etag: row["etag"]
+      imageIDs: Self.imageIDs(folded: row[columns.imageIDs]),
+      createTime: Self.date(fromDatabase: row[columns.createTime]),
+      updateTime: Self.date(fromDatabase: row[columns.updateTime]),
+      etag: row[columns.etag]
     )
   }
 
@@ -113,7 +158,7 @@ extension SQLiteStore: ProductStore {
     let sql = "SELECT \(Self.productColumns) FROM product \(whereClause) ORDER BY id LIMIT ?"
     let finalArguments = arguments
     return try await self.read { db in
-      try Row.fetchAll(db, sql: sql, arguments: finalArguments).map(Self.product(from:))
+      try Self.products(from: Row.fetchAll(db, sql: sql, arguments: finalArguments))
     }
   }
 
