@@ -220,7 +220,7 @@ struct Serve: AsyncParsableCommand {
     let json = self.logFormat == "json"
     LoggingSystem.bootstrap { label in
       var handler: any LogHandler =
-        json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+        json ? JSONLogHandler(label: label) : TextLogHandler(label: label)
       handler.logLevel = level
       return handler
     }
