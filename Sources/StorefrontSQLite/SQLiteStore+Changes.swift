@@ -86,11 +86,12 @@ extension SQLiteStore: ProductChangeStore, ChangeFeedBacked {
     let rows = try Row.fetchAll(statement, arguments: arguments)
     guard let first = rows.first else { return [] }
     // Looked up once for all rows (see ``ProductColumns``).
-    let columns = ProductColumns(of: first)
-    let sequence = Self.column("sequence", of: first)
-    let kind = Self.column("kind", of: first)
-    let previousCategory = Self.column("previous_category", of: first)
-    let changeTime = Self.column("change_time", of: first)
+    let indexes = ColumnIndexes(of: first)
+    let columns = ProductColumns(indexes)
+    let sequence = indexes["sequence"]
+    let kind = indexes["kind"]
+    let previousCategory = indexes["previous_category"]
+    let changeTime = indexes["change_time"]
     return rows.map { row in
       ProductChange(
         sequence: row[sequence],

@@ -34,41 +34,54 @@ extension SQLiteStore: ProductStore {
     let id, sku, name, description, category, priceCents, currency, stock: Int
     let createTime, updateTime, etag, imageIDs: Int
 
-    /// The columns in the rows of `row`'s statement.
-    init(of row: Row) {
-      func index(_ name: String) -> Int { SQLiteStore.column(name, of: row) }
-      self.id = index("id")
-      self.sku = index("sku")
-      self.name = index("name")
-      self.description = index("description")
-      self.category = index("category")
-      self.priceCents = index("price_cents")
-      self.currency = index("currency")
-      self.stock = index("stock")
-      self.createTime = index("create_time")
-      self.updateTime = index("update_time")
-      self.etag = index("etag")
-      self.imageIDs = index("image_ids")
+    /// The columns among `columns`.
+    init(_ columns: ColumnIndexes) {
+      self.id = columns["id"]
+      self.sku = columns["sku"]
+      self.name = columns["name"]
+      self.description = columns["description"]
+      self.category = columns["category"]
+      self.priceCents = columns["price_cents"]
+      self.currency = columns["currency"]
+      self.stock = columns["stock"]
+      self.createTime = columns["create_time"]
+      self.updateTime = columns["update_time"]
+      self.etag = columns["etag"]
+      self.imageIDs = columns["image_ids"]
     }
   }
 
-  /// The index of the column `name` (lowercase; SQLite's names are not case-sensitive) in
-  /// the rows of `row`'s statement, which has it.
-  static func column(_ name: String, of row: Row) -> Int {
-    guard let index = Array(row.columnNames).firstIndex(where: { $0.lowercased() == name }) else {
-      preconditionFailure("the statement has no column \(name)")
+  /// The index of each column in the rows of one statement, by lowercase name (SQLite's names
+  /// are not case-sensitive), read once from one of its rows.
+  struct ColumnIndexes {
+    private let indexes: [String: Int]
+
+    init(of row: Row) {
+      var indexes: [String: Int] = [:]
+      // The first column of a name, as GRDB's look-up by name finds.
+      for (index, name) in row.columnNames.enumerated() where indexes[name.lowercased()] == nil {
+        indexes[name.lowercased()] = index
+      }
+      self.indexes = indexes
     }
-    return index
+
+    /// The index of column `name`, which the statement has.
+    subscript(name: String) -> Int {
+      guard let index = self.indexes[name] else {
+        preconditionFailure("the statement has no column \(name)")
+      }
+      return index
+    }
   }
 
   static func product(from row: Row) -> Product {
-    Self.product(from: row, columns: ProductColumns(of: row))
+    Self.product(from: row, columns: ProductColumns(ColumnIndexes(of: row)))
   }
 
   /// The products of `rows`, all from one statement.
   static func products(from rows: [Row]) -> [Product] {
     guard let first = rows.first else { return [] }
-    let columns = ProductColumns(of: first)
+    let columns = ProductColumns(ColumnIndexes(of: first))
     return rows.map { Self.product(from: $0, columns: columns) }
   }
 

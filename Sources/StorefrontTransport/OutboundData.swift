@@ -15,84 +15,75 @@ struct OutboundData {
   /// stays under 64 KiB); a larger message goes alone.
   static let coalescedBytes = 32 * 1024
 
-  /// The first buffer, kept out of `rest` so that a stream with one buffer waiting (every
-  /// unary response) allocates no array.
+  /// Buffers that take no more bytes, in order; the first kept out of `rest`, so that a
+  /// stream with one buffer waiting (every unary response) allocates no array.
   private var first: ByteBuffer?
   private var rest: [ByteBuffer] = []
-  /// Whether the last buffer is one this made (small writes may be copied into it), not a
-  /// caller's.
-  private var lastIsOwn = false
+  /// The buffer of this one's own that small writes are copied into, after all the others.
+  private var open: ByteBuffer?
   /// The bytes waiting, all buffers together.
   private(set) var byteCount = 0
 
-  var isEmpty: Bool { self.first == nil }
+  var isEmpty: Bool { self.first == nil && self.open == nil }
 
   /// Queues `message` behind gRPC's length prefix, flagged uncompressed.
   mutating func appendMessage(_ message: ByteBuffer) {
     let length = message.readableBytes
-    if 5 + length <= Self.coalescedBytes {
-      self.writeOwn(bytes: 5 + length) { buffer in
-        buffer.writeInteger(UInt8(0))
-        buffer.writeInteger(UInt32(length))
-        buffer.writeImmutableBuffer(message)
-      }
+    let isSmall = 5 + length <= Self.coalescedBytes
+    var buffer = self.takeOpen(room: isSmall ? 5 + length : 5)
+    buffer.writeInteger(UInt8(0))
+    buffer.writeInteger(UInt32(length))
+    if isSmall {
+      buffer.writeImmutableBuffer(message)
+      self.open = buffer
     } else {
-      self.writeOwn(bytes: 5) { buffer in
-        buffer.writeInteger(UInt8(0))
-        buffer.writeInteger(UInt32(length))
-      }
-      self.add(message)
+      self.seal(buffer)
+      self.seal(message)
     }
+    self.byteCount += 5 + length
   }
 
   /// Queues `bytes` as they are (already framed).
   mutating func append(_ bytes: ByteBuffer) {
     if bytes.readableBytes <= Self.coalescedBytes {
-      self.writeOwn(bytes: bytes.readableBytes) { $0.writeImmutableBuffer(bytes) }
+      var buffer = self.takeOpen(room: bytes.readableBytes)
+      buffer.writeImmutableBuffer(bytes)
+      self.open = buffer
     } else {
-      self.add(bytes)
+      self.seal(self.open.take())
+      self.seal(bytes)
     }
+    self.byteCount += bytes.readableBytes
   }
 
   /// Hands every buffer to `body`, in order, telling it which is the last.
   func forEach(_ body: (_ buffer: ByteBuffer, _ isLast: Bool) -> Void) {
-    guard let first = self.first else { return }
-    body(first, self.rest.isEmpty)
+    if let first = self.first {
+      body(first, self.rest.isEmpty && self.open == nil)
+    }
     for (index, buffer) in self.rest.enumerated() {
-      body(buffer, index == self.rest.count - 1)
+      body(buffer, index == self.rest.count - 1 && self.open == nil)
+    }
+    if let open = self.open {
+      body(open, true)
     }
   }
 
-  /// Lets `write` put `count` bytes into the last buffer if it is this one's own and has
-  /// room, or else into a new one.
-  private mutating func writeOwn(bytes count: Int, _ write: (inout ByteBuffer) -> Void) {
-    self.byteCount += count
-    if self.lastIsOwn {
-      if let index = self.rest.indices.last {
-        if self.rest[index].readableBytes + count <= Self.coalescedBytes {
-          write(&self.rest[index])
-          return
-        }
-      } else if self.first!.readableBytes + count <= Self.coalescedBytes {
-        write(&self.first!)
-        return
-      }
+  /// The open buffer, taken out (so that it is unique while written to), if it has `room`
+  /// more bytes; otherwise it is sealed and a new one with that room is returned.
+  private mutating func takeOpen(room: Int) -> ByteBuffer {
+    if let open = self.open.take() {
+      if open.readableBytes + room <= Self.coalescedBytes { return open }
+      self.seal(open)
     }
     var buffer = ByteBuffer()
-    buffer.reserveCapacity(count)
-    write(&buffer)
-    self.push(buffer)
-    self.lastIsOwn = true
+    buffer.reserveCapacity(room)
+    return buffer
   }
 
-  /// Queues a caller's buffer as it is.
-  private mutating func add(_ buffer: ByteBuffer) {
-    self.byteCount += buffer.readableBytes
-    self.push(buffer)
-    self.lastIsOwn = false
-  }
-
-  private mutating func push(_ buffer: ByteBuffer) {
+  /// Queues `buffer` (when there is one) after every buffer before it, to take no more bytes.
+  private mutating func seal(_ buffer: ByteBuffer?) {
+    guard let buffer else { return }
     if self.first == nil {
       self.first = buffer
     } else {

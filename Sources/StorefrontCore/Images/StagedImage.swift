@@ -73,22 +73,18 @@ public final class StagedImage {
       self.prefix.append(contentsOf: bytes.prefix(ImageFormat.sniffLength - self.prefix.count))
     }
     // Data and arrays are hashed and written where they are; other collections are copied.
-    var failure: StorefrontError?
-    func take(_ buffer: UnsafeBufferPointer<UInt8>) {
-      do throws(StorefrontError) {
-        try self.hashAndWrite(UnsafeRawBufferPointer(buffer))
-      } catch {
-        failure = error
-      }
-    }
-    if bytes.withContiguousStorageIfAvailable(take) == nil {
-      _ = Array(bytes).withContiguousStorageIfAvailable(take)
-    }
-    if let failure { throw failure }
+    let written =
+      bytes.withContiguousStorageIfAvailable(self.hashAndWrite)
+      ?? Array(bytes).withUnsafeBufferPointer(self.hashAndWrite)
+    try written.get()
     self.sizeBytes += Int64(bytes.count)
   }
 
-  /// Hashes `buffer` and writes it to the file.
+  /// Hashes `bytes` and writes them to the file.
+  private func hashAndWrite(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<Void, StorefrontError> {
+    Result { () throws(StorefrontError) in try self.hashAndWrite(UnsafeRawBufferPointer(bytes)) }
+  }
+
   private func hashAndWrite(_ buffer: UnsafeRawBufferPointer) throws(StorefrontError) {
     self.hasher.update(bufferPointer: buffer)
     var offset = 0

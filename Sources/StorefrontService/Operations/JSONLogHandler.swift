@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Logging
 import Synchronization
 
@@ -15,11 +15,7 @@ public struct JSONLogHandler: LogHandler {
   ///   - write: receives each line, newline included; standard error by default.
   public init(
     label: String,
-    write: @escaping @Sendable (String) -> Void = { line in
-      // A log line that cannot be written (the reader of stderr went away) is dropped; it
-      // must never stop the server.
-      try? FileHandle.standardError.write(contentsOf: Data(line.utf8))
-    }
+    write: @escaping @Sendable (String) -> Void = StandardError.write
   ) {
     self.label = label
     self.write = write

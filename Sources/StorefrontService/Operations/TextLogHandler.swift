@@ -2,10 +2,6 @@ import Foundation
 public import Logging
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Writes each log event as one line of text on standard error, in the format of swift-log's
 /// `StreamLogHandler` (`2026-12-03T17:50:00+0000 info storefront: key=value [source]
 /// message`), at a fraction of its cost: the access log writes a line per call, and with
@@ -29,7 +25,7 @@ public struct TextLogHandler: LogHandler {
   public init(
     label: String,
     metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider,
-    write: @escaping @Sendable (String) -> Void = TextLogHandler.writeToStandardError
+    write: @escaping @Sendable (String) -> Void = StandardError.write
   ) {
     self.label = label
     self.metadataProvider = metadataProvider
@@ -71,25 +67,6 @@ public struct TextLogHandler: LogHandler {
     return metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
       separator: " "
     )
-  }
-
-  /// Writes `line` to standard error in one system call (more only if the kernel takes part
-  /// of it); a line that cannot be written (the reader went away) is dropped: logging must
-  /// never stop the server.
-  @Sendable
-  public static func writeToStandardError(_ line: String) {
-    var line = line
-    line.withUTF8 { bytes in
-      var offset = 0
-      while offset < bytes.count {
-        let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
-        if written < 0 {
-          if errno == EINTR { continue }
-          return
-        }
-        offset += written
-      }
-    }
   }
 
   private static let clock = LogClock()
